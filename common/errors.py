@@ -1,0 +1,10 @@
+"""The one exception type a lab raises for a problem the user can fix."""
+
+
+class LabError(Exception):
+    """A mistake in the user's input or files, not a bug in the lab.
+
+    ``cli.run_lab`` prints its message as a single line on standard error and
+    exits with status 2, instead of a traceback. The message says what is
+    wrong and what to do about it.
+    """

@@ -1,0 +1,90 @@
+"""Figures: always saved as PNG under ``--out``; shown only with ``--show`` on a display.
+
+Nothing here blocks or needs a screen: without a display Matplotlib draws
+with its file-only ``Agg`` backend, and windows open (once, at the end of a
+run) only when the user asked for them with ``--show``.
+"""
+import os
+import sys
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+
+
+def display_available() -> bool:
+    """Whether windows can open: always on Windows and macOS, else when X11 or Wayland is there."""
+    if sys.platform.startswith("win") or sys.platform == "darwin":
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+if not display_available():
+    # Chosen before pyplot loads, so no interactive backend is ever tried.
+    matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
+
+_showing = False
+
+
+def configure(show: bool) -> bool:
+    """Set up for one run; returns whether figures will be shown in windows."""
+    global _showing
+    if show and not display_available():
+        print("--show ignored: no display found; the figures are saved as PNG files.", file=sys.stderr)
+        show = False
+    if not show:
+        matplotlib.use("Agg", force=True)
+    _showing = show
+    return show
+
+
+def _relative_to_cwd(path: Path) -> str:
+    """The shortest way to name ``path`` from where the user stands."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def save_figure(fig, out_dir, filename: str) -> Path:
+    """Save ``fig`` as ``out_dir/filename`` (PNG), say where, and return the path."""
+    path = Path(out_dir) / filename
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    print(f"Figure saved: {_relative_to_cwd(path)}")
+    if not _showing:
+        plt.close(fig)
+    return path
+
+
+def show() -> None:
+    """Open the run's figures in windows if ``--show`` was given; otherwise do nothing."""
+    if _showing and plt.get_fignums():
+        plt.show()
+
+
+def plot_two_classes(ax, points, targets, names=("target +1", "target -1")) -> None:
+    """Scatter 2-D ``points`` (N, 2) coloured by their ``targets`` (+1 or -1)."""
+    points = np.asarray(points, dtype=float)
+    targets = np.asarray(targets).reshape(-1)
+    positive, negative = points[targets > 0], points[targets <= 0]
+    ax.scatter(positive[:, 0], positive[:, 1], c="tab:orange", marker="o", s=70, label=names[0], zorder=3)
+    ax.scatter(negative[:, 0], negative[:, 1], c="tab:blue", marker="s", s=70, label=names[1], zorder=3)
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+
+
+def plot_decision_line(ax, weights, x1_limits, **style) -> None:
+    """Draw the line ``w0 + w1*x1 + w2*x2 = 0`` across ``x1_limits``.
+
+    ``weights`` holds (w0, w1, w2), the bias weight first. A line with w2 = 0
+    is vertical; with w1 = w2 = 0 there is no line to draw.
+    """
+    w0, w1, w2 = np.asarray(weights, dtype=float).reshape(-1)[:3]
+    if abs(w2) > 1e-12:
+        x1 = np.linspace(*x1_limits, 200)
+        ax.plot(x1, -(w0 + w1 * x1) / w2, **style)
+    elif abs(w1) > 1e-12:
+        ax.axvline(-w0 / w1, **style)

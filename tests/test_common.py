@@ -1,0 +1,245 @@
+"""The shared package: data loading and its checks, flags, device choice, figures."""
+import hashlib
+import shutil
+import zlib
+
+import numpy as np
+import pytest
+
+from common import cli, data, device, paths, plotting
+from common.errors import LabError
+from labtools import REPO_ROOT, run_script
+
+LAB_03 = "labs/_03_single_perceptron.py"
+
+
+# --- data -------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def mnist():
+    return data.load_mnist()
+
+
+@pytest.fixture(scope="module")
+def fashion_mnist():
+    return data.load_fashion_mnist()
+
+
+def _check_shapes(dataset):
+    (x_train, y_train), (x_test, y_test) = dataset
+    assert x_train.shape == (60_000, 28, 28) and x_test.shape == (10_000, 28, 28)
+    assert y_train.shape == (60_000,) and y_test.shape == (10_000,)
+    assert x_train.dtype == np.uint8 and y_train.dtype == np.uint8
+
+
+def test_mnist_matches_the_published_facts(mnist):
+    # Facts from the datasets' README: first labels, class counts, mean pixel.
+    _check_shapes(mnist)
+    (x_train, y_train), (_, y_test) = mnist
+    assert y_train[:10].tolist() == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
+    assert y_test[:10].tolist() == [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]
+    assert np.bincount(y_train).tolist() == [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
+    assert x_train.mean() == pytest.approx(33.3184, abs=1e-4)
+
+
+def test_fashion_mnist_matches_the_published_facts(fashion_mnist):
+    _check_shapes(fashion_mnist)
+    (x_train, y_train), _ = fashion_mnist
+    assert y_train[:10].tolist() == [9, 0, 0, 3, 0, 2, 7, 2, 5, 5]
+    assert np.bincount(y_train).tolist() == [6000] * 10
+    assert x_train.mean() == pytest.approx(72.9404, abs=1e-4)
+    assert len(data.FASHION_MNIST_CLASSES) == 10
+
+
+@pytest.mark.parametrize("name", sorted(data.DATASETS))
+def test_bundled_checksum_files_agree_with_the_loader(name):
+    listed = {}
+    for line in (paths.DATA_DIR / name / "SHA256SUMS").read_text().splitlines():
+        digest, filename = line.split()
+        listed[filename] = digest
+    assert listed == data.DATASETS[name]
+
+
+def _copy_of_bundled(tmp_path, name="mnist"):
+    shutil.copytree(paths.DATA_DIR / name, tmp_path / name)
+    return tmp_path
+
+
+def test_a_flipped_byte_is_caught(tmp_path):
+    data_dir = _copy_of_bundled(tmp_path)
+    target = data_dir / "mnist" / "train-images-idx3-ubyte.gz"
+    content = bytearray(target.read_bytes())
+    content[len(content) // 2] ^= 0x01
+    target.write_bytes(bytes(content))
+    with pytest.raises(data.DataError) as caught:
+        data.load_mnist(data_dir)
+    message = str(caught.value)
+    assert "train-images-idx3-ubyte.gz" in message
+    assert data.DATASETS["mnist"]["train-images-idx3-ubyte.gz"] in message  # what was expected
+    assert "git checkout" in message  # how to restore it
+    assert "\n" not in message
+
+
+def test_a_truncated_file_is_caught(tmp_path):
+    data_dir = _copy_of_bundled(tmp_path)
+    target = data_dir / "mnist" / "t10k-labels-idx1-ubyte.gz"
+    target.write_bytes(target.read_bytes()[:1000])
+    with pytest.raises(data.DataError, match="t10k-labels-idx1-ubyte.gz.*damaged or not the original"):
+        data.load_mnist(data_dir)
+
+
+def test_a_truncated_gzip_is_named_as_such(tmp_path):
+    # Even a file whose digest matches (say, a wrong list of digests) must not
+    # decode to a silently shorter dataset.
+    cut = (paths.DATA_DIR / "mnist" / "t10k-labels-idx1-ubyte.gz").read_bytes()[:3000]
+    path = tmp_path / "t10k-labels-idx1-ubyte.gz"
+    path.write_bytes(cut)
+    with pytest.raises(data.DataError, match="not a complete gzip file"):
+        data.read_idx_gz(path, hashlib.sha256(cut).hexdigest(), (10_000,))
+
+
+def test_bad_idx_headers_are_caught():
+    labels = zlib.decompress((paths.DATA_DIR / "mnist" / "t10k-labels-idx1-ubyte.gz").read_bytes(), wbits=31)
+    assert data.parse_idx(labels, (10_000,))[:3].tolist() == [7, 2, 1]
+    with pytest.raises(data.DataError, match="not an IDX file"):
+        data.parse_idx(b"\x01" + labels[1:], (10_000,))
+    with pytest.raises(data.DataError, match="expected unsigned bytes"):
+        data.parse_idx(labels[:2] + b"\x0d" + labels[3:], (10_000,))
+    with pytest.raises(data.DataError, match="expected \\(60000,\\)"):
+        data.parse_idx(labels, (60_000,))
+    with pytest.raises(data.DataError, match="needs 10000"):
+        data.parse_idx(labels[:-5], (10_000,))
+
+
+def test_a_missing_file_falls_back_to_the_download_and_says_so(tmp_path, monkeypatch, capsys):
+    data_dir = _copy_of_bundled(tmp_path)
+    (data_dir / "mnist" / "train-labels-idx1-ubyte.gz").unlink()
+    calls = []
+
+    def fake_download():
+        calls.append(True)
+        return "downloaded"
+
+    monkeypatch.setattr("keras.datasets.mnist.load_data", fake_download)
+    assert data.load_mnist(data_dir) == "downloaded" and calls
+    assert "train-labels-idx1-ubyte.gz is missing" in capsys.readouterr().err
+
+
+def test_a_failed_download_is_one_clear_error(tmp_path, monkeypatch):
+    def no_network():
+        raise OSError("no route to host")
+
+    monkeypatch.setattr("keras.datasets.mnist.load_data", no_network)
+    with pytest.raises(data.DataError, match="missing and the download failed \\(no route to host\\)"):
+        data.load_mnist(tmp_path)  # An empty folder: every file is missing.
+
+
+# --- command line -----------------------------------------------------------
+
+def _parse(argv, capsys=None):
+    lab_file = REPO_ROOT / LAB_03
+
+    def add_arguments(parser):
+        parser.add_argument("--epochs", type=cli.positive_int, default=100)
+        parser.add_argument("--learning-rate", type=cli.positive_float, default=0.1)
+
+    return cli.parse_args("A lab.", argv, add_arguments, lab_file)
+
+
+@pytest.mark.parametrize("argv", [
+    ["--epochs", "-1"], ["--epochs", "0"], ["--epochs", "ten"],
+    ["--learning-rate", "0"], ["--learning-rate", "-0.1"], ["--learning-rate", "nan"],
+    ["--device", "tpu"], ["--seed", "-3"], ["--no-such-flag"],
+])
+def test_bad_flag_values_exit_2_with_one_line(argv, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        _parse(argv)
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1, err
+    assert "error:" in err
+
+
+def test_defaults_and_smoke_switch(monkeypatch):
+    monkeypatch.delenv(cli.SMOKE_ENV, raising=False)
+    args = _parse([])
+    assert args.device == "auto" and args.seed == cli.DEFAULT_SEED and not args.smoke and not args.show
+    assert args.out == paths.OUTPUTS_DIR / "_03_single_perceptron"
+    assert _parse(["--smoke"]).smoke
+    monkeypatch.setenv(cli.SMOKE_ENV, "1")
+    assert _parse([]).smoke
+
+
+def test_lab_names_follow_the_folders():
+    assert paths.lab_name(paths.LABS_DIR / "_03_single_perceptron.py") == "_03_single_perceptron"
+    assert paths.lab_name(paths.LABS_DIR / "mnist" / "_01_mlp.py") == "mnist/_01_mlp"
+
+
+def test_an_unusable_out_folder_is_one_clear_error(tmp_path, capsys):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    with pytest.raises(SystemExit) as stopped:
+        cli.run_lab(lambda args: {}, "A lab.", argv=["--out", str(blocker / "figures")])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "cannot create the output folder" in err
+
+
+def test_bad_values_from_the_real_command_line(tmp_path):
+    result = run_script(LAB_03, "--epochs", "-1", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "_03_single_perceptron.py: error: argument --epochs: expected a whole number of at least 1, "
+        "got -1 (see --help)"
+    ]
+    assert result.stdout == ""
+
+
+# --- device -----------------------------------------------------------------
+
+def test_device_choice():
+    assert device.resolve("cpu") == "/CPU:0"
+    has_gpu = any(name.startswith("GPU") for name in device.visible_devices())
+    assert device.resolve("auto") == ("/GPU:0" if has_gpu else "/CPU:0")
+    with pytest.raises(LabError):
+        device.resolve("tpu")
+
+
+def test_gpu_request_without_a_gpu_is_one_clear_line(tmp_path):
+    result = run_script(LAB_03, "--device", "gpu", "--out", str(tmp_path), cwd=tmp_path)
+    if any(name.startswith("GPU") for name in device.visible_devices()):
+        assert result.returncode == 0 and result.stdout.startswith("Device: /GPU:0")
+        return
+    assert result.returncode == 2
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "--device gpu: TensorFlow sees no GPU" in lines[0] and "CPU:0" in lines[0]
+
+
+# --- figures ----------------------------------------------------------------
+
+def test_show_without_a_display_is_ignored_with_a_note(monkeypatch, capsys, tmp_path):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.setattr(plotting.sys, "platform", "linux")
+    try:
+        assert plotting.configure(show=True) is False
+        assert "--show ignored" in capsys.readouterr().err
+        fig, ax = plotting.plt.subplots()
+        plotting.plot_two_classes(ax, [[3, 3], [1, 1]], [1, -1])
+        plotting.plot_decision_line(ax, [-4, 1, 1], (0, 5))
+        path = plotting.save_figure(fig, tmp_path / "sub", "check.png")
+        assert path.read_bytes()[:4] == b"\x89PNG"
+        plotting.show()  # Must return at once: nothing to show.
+    finally:
+        plotting.configure(show=False)
+
+
+def test_decision_line_handles_vertical_and_missing_lines():
+    fig, ax = plotting.plt.subplots()
+    plotting.plot_decision_line(ax, [-2, 1, 0], (0, 5))  # x1 = 2, vertical
+    assert ax.lines[-1].get_xdata()[0] == pytest.approx(2)
+    count = len(ax.lines)
+    plotting.plot_decision_line(ax, [1, 0, 0], (0, 5))  # no boundary at all
+    assert len(ax.lines) == count
+    plotting.plt.close(fig)

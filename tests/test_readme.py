@@ -1,0 +1,42 @@
+"""README.md tells the truth: its quoted outputs are what the labs print, its table lists every lab."""
+import re
+
+import pytest
+
+from labtools import REPO_ROOT, discover_labs, run_script
+
+README = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+# A quoted output is marked by a comment naming the lab (and any flags) just above a text block.
+OUTPUT_BLOCK = re.compile(r"<!-- output: (\S+)([^>]*?) -->\n```text\n(.*?)```", re.DOTALL)
+BLOCKS = OUTPUT_BLOCK.findall(README)
+
+
+def _comparable(lines: list) -> list:
+    """Lines with the parts that depend on the machine or the folder reduced to what is checked."""
+    result = []
+    for line in lines:
+        if line.startswith("Device: "):
+            line = "Device: (the device line)"
+        elif line.startswith("Figure saved: "):
+            saved = line.removeprefix("Figure saved: ").replace("\\", "/")
+            line = "Figure saved: " + saved.rsplit("/", 1)[-1]
+        result.append(line)
+    return result
+
+
+def test_readme_quotes_some_outputs():
+    assert len(BLOCKS) >= 3
+
+
+@pytest.mark.parametrize("lab_path, flags, quoted", BLOCKS, ids=[block[0] for block in BLOCKS])
+def test_quoted_output_is_what_the_lab_prints(lab_path, flags, quoted, tmp_path):
+    result = run_script(lab_path, *flags.split(), "--out", str(tmp_path), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert _comparable(result.stdout.splitlines()) == _comparable(quoted.splitlines())
+
+
+def test_lab_table_lists_every_lab():
+    table = README.split("## The labs", 1)[1].split("\n## ", 1)[0]
+    for lab_path in discover_labs():
+        name = lab_path.rsplit("/", 1)[-1].removesuffix(".py")
+        assert f"`{name}`" in table, f"README's lab table does not list {lab_path}"
