@@ -42,8 +42,11 @@ def configure(show: bool) -> bool:
 
 def _relative_to_cwd(path: Path) -> str:
     """The shortest way to name ``path`` from where the user stands."""
+    cwd = Path.cwd().resolve()
+    if cwd == Path(cwd.anchor):
+        return str(path)  # From the root of the file system, a full path reads better.
     try:
-        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+        return path.resolve().relative_to(cwd).as_posix()
     except ValueError:
         return str(path)
 

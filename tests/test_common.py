@@ -136,7 +136,7 @@ def test_a_failed_download_is_one_clear_error(tmp_path, monkeypatch):
 
 # --- command line -----------------------------------------------------------
 
-def _parse(argv, capsys=None):
+def _parse(argv):
     lab_file = REPO_ROOT / LAB_03
 
     def add_arguments(parser):
