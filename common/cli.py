@@ -63,6 +63,17 @@ def positive_float(text: str) -> float:
     return value
 
 
+def add_learning_rate(parser, default: float, what: str = "the step size") -> None:
+    """The usual ``--learning-rate`` flag: a number above 0."""
+    parser.add_argument("--learning-rate", type=positive_float, default=default,
+                        help=f"{what} (default: {default:g})")
+
+
+def add_epochs(parser, default: int, what: str = "how many epochs to train", flag: str = "--epochs") -> None:
+    """The usual ``--epochs`` flag (or another count, such as ``--steps``): a whole number of at least 1."""
+    parser.add_argument(flag, type=positive_int, default=default, help=f"{what} (default: {default:,})")
+
+
 def _env_flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
 

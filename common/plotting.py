@@ -73,8 +73,9 @@ def plot_two_classes(ax, points, targets, names=("target +1", "target -1")) -> N
     points = np.asarray(points, dtype=float)
     targets = np.asarray(targets).reshape(-1)
     positive, negative = points[targets > 0], points[targets <= 0]
-    ax.scatter(positive[:, 0], positive[:, 1], c="tab:orange", marker="o", s=70, label=names[0], zorder=3)
-    ax.scatter(negative[:, 0], negative[:, 1], c="tab:blue", marker="s", s=70, label=names[1], zorder=3)
+    style = {"s": 70, "edgecolors": "black", "linewidths": 0.8, "zorder": 3}
+    ax.scatter(positive[:, 0], positive[:, 1], c="tab:orange", marker="o", label=names[0], **style)
+    ax.scatter(negative[:, 0], negative[:, 1], c="tab:blue", marker="s", label=names[1], **style)
     ax.set_xlabel("$x_1$")
     ax.set_ylabel("$x_2$")
 

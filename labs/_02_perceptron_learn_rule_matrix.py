@@ -33,8 +33,7 @@ FIGURES = ()                                # this lab prints; it draws nothing
 
 
 def add_arguments(parser):
-    parser.add_argument("--learning-rate", type=cli.positive_float, default=LEARNING_RATE,
-                        help=f"lr in the learning rule (default: {LEARNING_RATE:g})")
+    cli.add_learning_rate(parser, LEARNING_RATE, "lr in the learning rule")
 
 
 def format_column(weights) -> str:

@@ -12,11 +12,12 @@ labelled -1. The starting weights are random in [0, 1), from --seed.
 Run:      python labs/_03_single_perceptron.py
 Expected: "epoch: N" and "weights: [[w0] [w1] [w2]]" for each epoch, then
           "Finished" once all four points are on the right side (a handful of
-          epochs); saves single_perceptron.png with the points and the line.
+          epochs), and how far the line is from each class (unevenly);
+          saves single_perceptron.png with the points and the line.
 Try:      --seed 7 starts elsewhere and stops on another line;
           --learning-rate 1 takes bigger steps.
 """
-from common import cli, plotting  # Imported before TensorFlow: it starts TensorFlow quietly.
+from common import cli, geometry, plotting  # Imported before TensorFlow: it starts TensorFlow quietly.
 import numpy as np
 import tensorflow as tf
 
@@ -33,10 +34,8 @@ TARGETS = [[1.0], [1.0], [-1.0], [-1.0]]
 
 
 def add_arguments(parser):
-    parser.add_argument("--learning-rate", type=cli.positive_float, default=LEARNING_RATE,
-                        help=f"lr in the learning rule (default: {LEARNING_RATE:g})")
-    parser.add_argument("--epochs", type=cli.positive_int, default=MAX_EPOCHS,
-                        help=f"the most epochs to train before giving up (default: {MAX_EPOCHS})")
+    cli.add_learning_rate(parser, LEARNING_RATE, "lr in the learning rule")
+    cli.add_epochs(parser, MAX_EPOCHS, "the most epochs to train before giving up")
 
 
 @tf.function
@@ -90,8 +89,12 @@ def main(args) -> dict:
             break
     if not converged:
         print(f"Not finished: some points are still on the wrong side after {args.epochs} epochs")
+    weights = W.numpy().reshape(-1)
+    margins = geometry.class_margins(weights, np.array(INPUTS)[:, 1:], TARGETS)
+    if converged:
+        print(geometry.describe_margins(margins))
     draw(args.out, history, converged)
-    return {"epochs": len(history), "converged": converged, "weights": W.numpy().reshape(-1)}
+    return {"epochs": len(history), "converged": converged, "weights": weights, "margins": margins}
 
 
 if __name__ == "__main__":

@@ -140,8 +140,8 @@ def _parse(argv):
     lab_file = REPO_ROOT / LAB_03
 
     def add_arguments(parser):
-        parser.add_argument("--epochs", type=cli.positive_int, default=100)
-        parser.add_argument("--learning-rate", type=cli.positive_float, default=0.1)
+        cli.add_epochs(parser, 100)
+        cli.add_learning_rate(parser, 0.1)
 
     return cli.parse_args("A lab.", argv, add_arguments, lab_file)
 
@@ -165,6 +165,8 @@ def test_defaults_and_smoke_switch(monkeypatch):
     args = _parse([])
     assert args.device == "auto" and args.seed == cli.DEFAULT_SEED and not args.smoke and not args.show
     assert args.out == paths.OUTPUTS_DIR / "_03_single_perceptron"
+    assert args.epochs == 100 and args.learning_rate == 0.1
+    assert _parse(["--epochs", "7", "--learning-rate", "0.5"]).epochs == 7
     assert _parse(["--smoke"]).smoke
     monkeypatch.setenv(cli.SMOKE_ENV, "1")
     assert _parse([]).smoke

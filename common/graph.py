@@ -1,0 +1,44 @@
+"""Run a training loop as one compiled TensorFlow graph.
+
+A Python loop of eager TensorFlow steps pays Python's and TensorFlow's
+overhead on every operation, which for the tiny matrices of the early labs
+is far more than the arithmetic. ``@graph.compiled`` turns a function,
+``for`` loop over ``tf.range`` included, into one graph that XLA compiles to
+native code, so thousands of epochs run without returning to Python.
+"""
+import sys
+
+import tensorflow as tf
+
+# The errors TensorFlow raises when a build or device cannot XLA-compile a graph.
+_XLA_UNAVAILABLE = (tf.errors.UnimplementedError, tf.errors.InvalidArgumentError,
+                    tf.errors.NotFoundError, tf.errors.InternalError)
+
+
+def compiled(fn):
+    """Decorator: ``fn`` as an XLA-compiled ``tf.function``, or a plain graph where XLA is missing.
+
+    Pass tensors, not Python numbers, as arguments that change between calls
+    (an epoch count, a learning rate): a new Python value means a new graph.
+    """
+    with_xla = tf.function(fn, jit_compile=True)
+    plain = tf.function(fn)
+    state = {"function": with_xla, "tried": False}
+
+    def call(*args, **kwargs):
+        if state["tried"]:
+            return state["function"](*args, **kwargs)
+        state["tried"] = True
+        try:
+            return with_xla(*args, **kwargs)
+        except _XLA_UNAVAILABLE as error:
+            first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            print(f"Note: XLA compilation is not available here ({first_line}); "
+                  "running as a plain TensorFlow graph, which is slower.", file=sys.stderr)
+            state["function"] = plain
+            return plain(*args, **kwargs)
+
+    call.__doc__ = fn.__doc__
+    call.__name__ = fn.__name__
+    call.python_function = fn
+    return call
