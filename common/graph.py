@@ -32,7 +32,9 @@ def compiled(fn):
         try:
             return with_xla(*args, **kwargs)
         except _XLA_UNAVAILABLE as error:
-            first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            if len(first_line) > 150:
+                first_line = first_line[:150] + "..."
             print(f"Note: XLA compilation is not available here ({first_line}); "
                   "running as a plain TensorFlow graph, which is slower.", file=sys.stderr)
             state["function"] = plain

@@ -245,3 +245,38 @@ def test_decision_line_handles_vertical_and_missing_lines():
     plotting.plot_decision_line(ax, [1, 0, 0], (0, 5))  # no boundary at all
     assert len(ax.lines) == count
     plotting.plt.close(fig)
+
+
+# --- compiled loops ---------------------------------------------------------
+
+def test_compiled_loop_runs_as_one_graph():
+    import tensorflow as tf
+
+    from common import graph
+
+    total = tf.Variable(0.0)
+
+    @graph.compiled
+    def add_up(num_steps):
+        for step in tf.range(num_steps):
+            total.assign_add(tf.cast(step, tf.float32))
+        return total.read_value()
+
+    assert float(add_up(tf.constant(100))) == sum(range(100))
+    assert float(add_up(tf.constant(10))) == sum(range(100)) + sum(range(10))
+
+
+def test_compiled_falls_back_where_xla_cannot_compile(capsys):
+    import tensorflow as tf
+
+    from common import graph
+
+    @graph.compiled
+    def describe(x):
+        # String formatting has no XLA kernel, so XLA refuses this graph.
+        return tf.strings.as_string(x * 2)
+
+    assert describe(tf.constant(21)).numpy() == b"42"
+    assert "running as a plain TensorFlow graph" in capsys.readouterr().err
+    assert describe(tf.constant(5)).numpy() == b"10"
+    assert capsys.readouterr().err == ""  # The note comes once.
