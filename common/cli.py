@@ -63,6 +63,17 @@ def positive_float(text: str) -> float:
     return value
 
 
+def fraction(text: str) -> float:
+    """argparse type: a number from 0 up to (not including) 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to below 1, got {text!r}") from None
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to below 1, got {text}")
+    return value
+
+
 def add_learning_rate(parser, default: float, what: str = "the step size") -> None:
     """The usual ``--learning-rate`` flag: a number above 0."""
     parser.add_argument("--learning-rate", type=positive_float, default=default,
@@ -120,6 +131,7 @@ def parse_args(doc: str, argv=None, add_arguments=None, lab_file=None) -> argpar
 def execute(main, args: argparse.Namespace):
     """Prepare everything ``main`` relies on, run it on the chosen device, return its result."""
     device_name = device.resolve(args.device)
+    args.device_name = device_name
     try:
         args.out.mkdir(parents=True, exist_ok=True)
     except OSError as error:

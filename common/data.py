@@ -33,6 +33,8 @@ DATASETS = {
     },
 }
 
+MNIST_CLASSES = tuple(str(digit) for digit in range(10))
+
 FASHION_MNIST_CLASSES = (
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
     "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
@@ -138,3 +140,30 @@ def load_fashion_mnist(data_dir=None):
     import keras
 
     return _load("fashion-mnist", data_dir, keras.datasets.fashion_mnist.load_data)
+
+
+def scaled(images) -> np.ndarray:
+    """uint8 pixels 0..255 as float32 values 0..1, the range the networks train on."""
+    return np.asarray(images, dtype=np.float32) / 255.0
+
+
+def limited(dataset, train_size=None, test_size=None):
+    """The first ``train_size`` training and ``test_size`` test examples (None keeps all)."""
+    (x_train, y_train), (x_test, y_test) = dataset
+    return (x_train[:train_size], y_train[:train_size]), (x_test[:test_size], y_test[:test_size])
+
+
+def pipeline(images, labels, batch_size: int, shuffle_seed=None):
+    """A tf.data pipeline of (image batch, label batch) for Keras.
+
+    The images, already scaled, are cached in memory after the first pass;
+    with ``shuffle_seed`` the order is reshuffled every epoch (training),
+    without it the order is kept (validation, test). ``prefetch`` prepares the
+    next batch while the current one trains.
+    """
+    import tensorflow as tf
+
+    dataset = tf.data.Dataset.from_tensor_slices((images, labels)).cache()
+    if shuffle_seed is not None:
+        dataset = dataset.shuffle(len(images), seed=shuffle_seed, reshuffle_each_iteration=True)
+    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)

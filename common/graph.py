@@ -5,6 +5,10 @@ overhead on every operation, which for the tiny matrices of the early labs
 is far more than the arithmetic. ``@graph.compiled`` turns a function,
 ``for`` loop over ``tf.range`` included, into one graph that XLA compiles to
 native code, so thousands of epochs run without returning to Python.
+
+XLA pays off for loops of many small operations. For large matrix products
+(whole MNIST batches) TensorFlow's own CPU kernels are faster: use a plain
+``tf.function`` there.
 """
 import sys
 

@@ -92,3 +92,80 @@ def plot_decision_line(ax, weights, x1_limits, **style) -> None:
         ax.plot(x1, -(w0 + w1 * x1) / w2, **style)
     elif abs(w1) > 1e-12:
         ax.axvline(-w0 / w1, **style)
+
+
+def first_image(image, title: str):
+    """One image with a colour bar showing its pixel values; returns the figure."""
+    fig, ax = plt.subplots(figsize=(4.5, 4))
+    shown = ax.imshow(image, cmap="gray_r")
+    fig.colorbar(shown, ax=ax)
+    ax.set_title(title)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    return fig
+
+
+def image_grid(images, labels, class_names, predicted=None, rows: int = 5, cols: int = 5, title=None):
+    """A rows x cols grid of images captioned with their class names; returns the figure.
+
+    With ``predicted``, each caption reads "predicted (true)" and is red where
+    the two differ.
+    """
+    fig, axes = plt.subplots(rows, cols, figsize=(1.8 * cols, 2.0 * rows))
+    for index, ax in enumerate(np.ravel(axes)):
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if index >= len(images):
+            ax.axis("off")
+            continue
+        ax.imshow(images[index], cmap="gray_r")
+        true_name = class_names[int(labels[index])]
+        if predicted is None:
+            ax.set_xlabel(true_name, fontsize=9)
+        else:
+            guess = int(predicted[index])
+            wrong = guess != int(labels[index])
+            ax.set_xlabel(f"{class_names[guess]} ({true_name})", fontsize=9,
+                          color="red" if wrong else "black")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def training_curves(history: dict, title: str):
+    """Loss and accuracy per epoch, training and validation side by side; returns the figure."""
+    fig, (ax_loss, ax_accuracy) = plt.subplots(1, 2, figsize=(11, 4))
+    for ax, metric in ((ax_loss, "loss"), (ax_accuracy, "accuracy")):
+        for prefix, label, style in (("", "training", "o-"), ("val_", "validation", "s--")):
+            values = history.get(prefix + metric)
+            if values:
+                ax.plot(range(1, len(values) + 1), values, style, label=label)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(metric)
+        ax.grid(True, alpha=0.3)
+        ax.legend()
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def confusion_matrix(true_labels, predicted_labels, class_names, title: str):
+    """Counts of each (true, predicted) pair, the diagonal being the right answers; returns the figure."""
+    count = len(class_names)
+    matrix = np.zeros((count, count), dtype=int)
+    np.add.at(matrix, (np.asarray(true_labels, dtype=int), np.asarray(predicted_labels, dtype=int)), 1)
+    fig, ax = plt.subplots(figsize=(7.5, 6.5))
+    shown = ax.imshow(matrix, cmap="Blues")
+    fig.colorbar(shown, ax=ax)
+    for row in range(count):
+        for col in range(count):
+            ax.text(col, row, matrix[row, col], ha="center", va="center", fontsize=8,
+                    color="white" if matrix[row, col] > matrix.max() / 2 else "black")
+    ax.set_xticks(range(count), class_names, rotation=45, ha="right")
+    ax.set_yticks(range(count), class_names)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig

@@ -62,5 +62,6 @@ def test_quoted_output_is_what_the_lab_prints(lab_path, flags, quoted, tmp_path)
 def test_lab_table_lists_every_lab():
     table = README.split("## The labs", 1)[1].split("\n## ", 1)[0]
     for lab_path in discover_labs():
-        name = lab_path.rsplit("/", 1)[-1].removesuffix(".py")
+        # Named by its path below labs/: `_03_single_perceptron`, `mnist/_01_mlp`.
+        name = lab_path.removeprefix("labs/").removesuffix(".py")
         assert f"`{name}`" in table, f"README's lab table does not list {lab_path}"

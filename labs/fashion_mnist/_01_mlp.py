@@ -1,0 +1,99 @@
+"""Fashion-MNIST with a multilayer perceptron: the tutorial's clothing classifier, with checkpoints.
+
+You will learn:
+- what Fashion-MNIST looks like: 28x28 grey images of ten kinds of clothing,
+  a drop-in replacement for MNIST that is much harder to get right
+- a Keras model, Flatten -> Dense 128 ReLU -> Dense 10, trained with Adam
+- honest evaluation: a validation set (the last 10% of the training images)
+  watches training, and the test set is used once, at the end
+- checkpoints: the whole state is saved after every epoch, so an interrupted
+  run continues where it stopped; the weights are also saved every 5 epochs
+  (cp-0005.weights.h5, ...) and the last of them is loaded into a fresh model
+  for the final test
+
+Run:      python labs/fashion_mnist/_01_mlp.py
+Expected: an untrained validation accuracy near 10% (chance), one line per
+          epoch, and a test accuracy of about 88% from the restored checkpoint;
+          first_image.png, training_images.png and training_curves.png.
+          Running it again continues from the saved state (--fresh starts over).
+Try:      --epochs 30 and watch validation accuracy stop rising while training
+          accuracy still climbs; --tensorboard, then `tensorboard --logdir outputs`.
+"""
+from common import cli, data, plotting, training  # Before TensorFlow: it starts TensorFlow quietly.
+import keras
+from keras import layers
+
+NUM_EPOCHS = 10
+BATCH_SIZE = 32            # Keras's default
+VALIDATION_FRACTION = 0.1
+SMOKE_TRAIN_SIZE, SMOKE_TEST_SIZE = 2_000, 500
+FIGURES = ("first_image.png", "training_images.png", "training_curves.png")
+
+
+def add_arguments(parser):
+    cli.add_epochs(parser, NUM_EPOCHS, "how many epochs to train in all")
+    parser.add_argument("--batch-size", type=cli.positive_int, default=BATCH_SIZE,
+                        help=f"examples per training step (default: {BATCH_SIZE})")
+    parser.add_argument("--train-size", type=cli.positive_int, default=None,
+                        help="train on only the first N training images (default: all 60,000)")
+    parser.add_argument("--fresh", action="store_true", help="ignore saved state and start over")
+    parser.add_argument("--tensorboard", action="store_true", help="write TensorBoard logs under --out")
+
+
+def build_model():
+    inputs = keras.Input(shape=(28, 28))
+    x = layers.Flatten()(inputs)                         # (batch, 784)
+    x = layers.Dense(128, activation="relu")(x)
+    outputs = layers.Dense(10)(x)                        # Logits: one score per class.
+    return keras.Model(inputs, outputs, name="fashion_mnist_mlp")
+
+
+def compiled(model):
+    """Attach what training needs: the optimizer, the loss on logits, the metric to report."""
+    model.compile(optimizer="adam",
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+    return model
+
+
+def main(args) -> dict:
+    dataset = data.load_fashion_mnist()
+    if args.smoke:
+        dataset = data.limited(dataset, SMOKE_TRAIN_SIZE, SMOKE_TEST_SIZE)
+    (x_train, y_train), (x_test, y_test) = data.limited(dataset, args.train_size)
+    print(f"Fashion-MNIST: {len(x_train):,} training and {len(x_test):,} test images of {x_train.shape[1:]} pixels")
+
+    # Look at the data before training on it.
+    first_class = data.FASHION_MNIST_CLASSES[y_train[0]]
+    plotting.save_figure(plotting.first_image(x_train[0], f"The first training image: {first_class}"),
+                         args.out, FIGURES[0])
+    plotting.save_figure(plotting.image_grid(x_train, y_train, data.FASHION_MNIST_CLASSES,
+                                             title="The first 25 training images"),
+                         args.out, FIGURES[1])
+
+    (x_fit, y_fit), (x_val, y_val) = training.split_validation(data.scaled(x_train), y_train,
+                                                                VALIDATION_FRACTION)
+    settings = {"lab": args.lab_name, "training_examples": len(x_fit), "batch_size": args.batch_size}
+    checkpoints = training.Checkpoints(args.out, settings, fresh=args.fresh)
+    model, completed, history = checkpoints.resume(compiled(build_model()))
+    if completed == 0:
+        print(f"Untrained model, validation accuracy: {training.accuracy_of(model, x_val, y_val):.1%} "
+              "(chance is 10%)")
+    epochs = 1 if args.smoke else args.epochs
+    history = training.fit(model, checkpoints, completed, history, epochs=epochs,
+                           x=x_fit, y=y_fit, batch_size=args.batch_size, validation_data=(x_val, y_val),
+                           tensorboard_dir=args.out / "tensorboard" if args.tensorboard else None)
+    plotting.save_figure(plotting.training_curves(history, "Fashion-MNIST multilayer perceptron"), args.out, FIGURES[2])
+
+    # As the tutorial does: a fresh model, the latest checkpoint's weights, the test set once.
+    # Only predicting, the fresh model needs no optimizer, so it is not compiled.
+    latest = checkpoints.latest_weights()
+    restored = build_model()
+    restored.load_weights(latest)
+    test_accuracy = training.accuracy_of(restored, data.scaled(x_test), y_test)
+    print(f"Restored model from {latest.name}, test accuracy: {test_accuracy:.2%}")
+    return {"test_accuracy": test_accuracy, "epochs": len(history.get("loss", [])), "history": history}
+
+
+if __name__ == "__main__":
+    cli.run_lab(main, __doc__, add_arguments)

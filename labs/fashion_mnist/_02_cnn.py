@@ -1,0 +1,140 @@
+"""A convolutional network for Fashion-MNIST: 93% test accuracy in a few minutes on a CPU.
+
+You will learn:
+- why clothes are harder than digits: shirts, T-shirts, pullovers and coats
+  differ in details a small network has to find (see the confusion matrix)
+- convolution and pooling layers, with "same" padding to keep the borders
+- a tf.data input pipeline (cache, shuffle, batch, prefetch)
+- light augmentation: shifted and mirrored copies of the clothes
+- a learning-rate schedule: large steps first, smaller ones to settle
+- honest evaluation: validation during training, the test set once at the end
+
+Each choice is explained where it is made, with what it was measured to do on
+a 2-core CPU (benchmarks/mnist_labs.py times it). The model is saved as
+fashion_mnist_cnn.keras. The state is saved every epoch, so an interrupted
+run continues where it stopped (--fresh starts over).
+
+Run:      python labs/fashion_mnist/_02_cnn.py
+Expected: one line per epoch and a test accuracy of about 93% after 25
+          epochs, in about 5 minutes on 2 CPU cores; fashion_mnist_cnn.keras,
+          training_curves.png, test_predictions.png (mistakes in red) and
+          confusion_matrix.png.
+Try:      --augment-shift 0 --no-flip (no augmentation) and compare the gap
+          between training and validation accuracy.
+"""
+from common import cli, data, plotting, training  # Before TensorFlow: it starts TensorFlow quietly.
+import keras
+import numpy as np
+from keras import layers
+
+NUM_EPOCHS = 25
+BATCH_SIZE = 128
+# Adam's usual 0.001 tripled for the first epoch, then multiplied by 0.85
+# every epoch: fast progress early and small steps that settle late
+# (0.003 * 0.85**24 = 6e-5).
+INITIAL_LEARNING_RATE = 0.003
+DECAY_PER_EPOCH = 0.85
+# Shifts of up to 8% of the width (about 2 pixels) each way, and left-right
+# mirror images: a mirrored shoe or shirt is still a shoe or a shirt (unlike
+# a mirrored digit), so each epoch sees realistic new variants.
+AUGMENT_SHIFT = 0.08
+VALIDATION_SIZE = 5_000
+SMOKE_TRAIN_SIZE, SMOKE_TEST_SIZE = 2_000, 500
+MODEL_FILE = "fashion_mnist_cnn.keras"
+FIGURES = ("training_curves.png", "test_predictions.png", "confusion_matrix.png")
+
+
+def add_arguments(parser):
+    cli.add_epochs(parser, NUM_EPOCHS, "how many epochs to train in all")
+    parser.add_argument("--batch-size", type=cli.positive_int, default=BATCH_SIZE,
+                        help=f"images per step (default: {BATCH_SIZE})")
+    parser.add_argument("--augment-shift", type=cli.fraction, default=AUGMENT_SHIFT,
+                        help=f"largest random shift, as a fraction of the image size "
+                             f"(default: {AUGMENT_SHIFT}; 0 turns shifting off)")
+    parser.add_argument("--no-flip", action="store_true", help="do not mirror training images left to right")
+    parser.add_argument("--fresh", action="store_true", help="ignore saved state and start over")
+    parser.add_argument("--tensorboard", action="store_true", help="write TensorBoard logs under --out")
+
+
+def build_model(augment_shift: float, flip: bool = True):
+    inputs = keras.Input(shape=(28, 28, 1))
+    x = inputs
+    # Random variants, applied only while training; inactive when predicting.
+    if flip:
+        x = layers.RandomFlip("horizontal")(x)
+    if augment_shift > 0:
+        x = layers.RandomTranslation(augment_shift, augment_shift, fill_mode="constant")(x)
+    # Two convolution + pooling stages of 32 then 64 filters of 3x3. "same"
+    # padding keeps the image size, so the edges of the clothes (collars,
+    # soles) are seen as fully as the middle. No batch normalisation: on a
+    # CPU it made each step about 2.5 times slower here without reaching a
+    # better accuracy in the same time.
+    x = layers.Conv2D(32, 3, padding="same", activation="relu")(x)   # (batch, 28, 28, 32)
+    x = layers.MaxPooling2D()(x)                                     # (batch, 14, 14, 32)
+    x = layers.Conv2D(64, 3, padding="same", activation="relu")(x)   # (batch, 14, 14, 64)
+    x = layers.MaxPooling2D()(x)                                     # (batch, 7, 7, 64)
+    x = layers.Flatten()(x)                                          # (batch, 3136)
+    # A wide hidden layer combines the features; dropout 0.4 keeps 25 epochs
+    # on the same images from turning into memorising them.
+    x = layers.Dense(256, activation="relu")(x)
+    x = layers.Dropout(0.4)(x)
+    outputs = layers.Dense(10)(x)                        # Logits; softmax turns them into probabilities.
+    return keras.Model(inputs, outputs, name="fashion_mnist_cnn")
+
+
+def compile_model(model, steps_per_epoch: int, device_name: str):
+    schedule = keras.optimizers.schedules.ExponentialDecay(
+        INITIAL_LEARNING_RATE, decay_steps=steps_per_epoch, decay_rate=DECAY_PER_EPOCH)
+    model.compile(optimizer=keras.optimizers.Adam(schedule),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"],
+                  jit_compile=training.use_xla_for(device_name))
+    return model
+
+
+def main(args) -> dict:
+    dataset = data.load_fashion_mnist()
+    if args.smoke:
+        dataset = data.limited(dataset, SMOKE_TRAIN_SIZE, SMOKE_TEST_SIZE)
+    (x_train, y_train), (x_test, y_test) = dataset
+    images = data.scaled(x_train)[..., np.newaxis]                  # (60000, 28, 28, 1)
+    validation_size = min(VALIDATION_SIZE, len(images) // 10)
+    train = data.pipeline(images[:-validation_size], y_train[:-validation_size], args.batch_size,
+                          shuffle_seed=args.seed)
+    validation = data.pipeline(images[-validation_size:], y_train[-validation_size:], 1000)
+    steps_per_epoch = int(np.ceil((len(images) - validation_size) / args.batch_size))
+
+    model = compile_model(build_model(args.augment_shift, flip=not args.no_flip), steps_per_epoch,
+                          args.device_name)
+    settings = {"lab": args.lab_name, "training_examples": len(images) - validation_size,
+                "batch_size": args.batch_size, "augment_shift": args.augment_shift, "flip": not args.no_flip}
+    checkpoints = training.Checkpoints(args.out, settings, fresh=args.fresh)
+    model, completed, history = checkpoints.resume(model)
+    epochs = 1 if args.smoke else args.epochs
+    history = training.fit(model, checkpoints, completed, history, epochs=epochs, x=train,
+                           validation_data=validation,
+                           tensorboard_dir=args.out / "tensorboard" if args.tensorboard else None)
+    model_path = args.out / MODEL_FILE
+    model.save(model_path)
+    print(f"Model saved: {model_path}")
+
+    # The test set, once.
+    test_images = data.scaled(x_test)[..., np.newaxis]
+    predicted = np.argmax(model.predict(test_images, batch_size=1000, verbose=0), axis=1)
+    test_accuracy = float(np.mean(predicted == y_test))
+    mistakes = int(np.sum(predicted != y_test))
+    print(f"Test accuracy: {test_accuracy:.2%} ({mistakes} of {len(y_test):,} test images wrong)")
+
+    plotting.save_figure(plotting.training_curves(history, "Fashion-MNIST convolutional network"),
+                         args.out, FIGURES[0])
+    plotting.save_figure(plotting.image_grid(x_test, y_test, data.FASHION_MNIST_CLASSES, predicted=predicted,
+                                             title="Test images: predicted (true), mistakes in red"),
+                         args.out, FIGURES[1])
+    plotting.save_figure(plotting.confusion_matrix(y_test, predicted, data.FASHION_MNIST_CLASSES,
+                                                   f"Fashion-MNIST test set: {mistakes} mistakes"),
+                         args.out, FIGURES[2])
+    return {"test_accuracy": test_accuracy, "epochs": len(history.get("loss", [])), "model_path": model_path}
+
+
+if __name__ == "__main__":
+    cli.run_lab(main, __doc__, add_arguments)

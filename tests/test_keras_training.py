@@ -1,0 +1,154 @@
+"""Keras training loses nothing: per-epoch state, resuming after a real signal, checkpoints, TensorBoard."""
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import keras
+import numpy as np
+import pytest
+
+from common import training
+from labtools import REPO_ROOT, headless_env
+
+MLP = "labs/mnist/_01_mlp.py"
+# Big enough that an epoch lasts a second or two, so a signal lands mid-epoch.
+RESUME_FLAGS = ["--train-size", "20000", "--epochs", "3", "--batch-size", "32"]
+STEPS_PER_EPOCH = int(np.ceil(18_000 / 32))  # 10% of the 20,000 are held out for validation.
+
+
+def _start(out_dir, cwd):
+    return subprocess.Popen([sys.executable, str(REPO_ROOT / MLP), *RESUME_FLAGS, "--out", str(out_dir)],
+                            cwd=cwd, env=headless_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def _run(out_dir, cwd):
+    process = _start(out_dir, cwd)
+    stdout, stderr = process.communicate(timeout=300)
+    return process.returncode, stdout, stderr
+
+
+def _test_accuracy(stdout: str) -> float:
+    line = [line for line in stdout.splitlines() if "test accuracy:" in line][-1]
+    return float(line.rsplit(" ", 1)[1].rstrip("%")) / 100
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("uninterrupted")
+    code, stdout, stderr = _run(folder / "out", folder)
+    assert code == 0, stderr
+    return _test_accuracy(stdout)
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "kill"])
+def test_interrupted_training_resumes_where_it_stopped(stop_signal, uninterrupted, tmp_path):
+    out_dir = tmp_path / "out"
+    meta = out_dir / "checkpoints" / training.META_FILE
+    process = _start(out_dir, tmp_path)
+    deadline = time.monotonic() + 240
+    while not (meta.exists() and json.loads(meta.read_text())["epoch"] >= 1):
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "no epoch was saved in time"
+        time.sleep(0.05)
+    time.sleep(0.3)  # Into the next epoch.
+    assert process.poll() is None, "the run finished before it could be interrupted"
+    process.send_signal(stop_signal)
+    stdout, stderr = process.communicate(timeout=120)
+    if stop_signal == signal.SIGINT:
+        assert process.returncode == 130
+        assert "Run the same command again to continue" in stdout
+        assert "Traceback" not in stderr
+    else:
+        assert process.returncode == -signal.SIGKILL
+
+    saved_epoch = json.loads(meta.read_text())["epoch"]
+    assert 1 <= saved_epoch < 3
+    # The saved state carries the optimizer: Adam's step count and moments.
+    saved = keras.models.load_model(out_dir / "checkpoints" / training.STATE_FILE)
+    assert int(saved.optimizer.iterations.numpy()) == saved_epoch * STEPS_PER_EPOCH
+    assert any(np.any(variable.numpy() != 0) for variable in saved.optimizer.variables[2:])
+
+    code, stdout, stderr = _run(out_dir, tmp_path)
+    assert code == 0, stderr
+    assert f"Resuming after epoch {saved_epoch}" in stdout
+    assert "Untrained model" not in stdout
+    history = json.loads(meta.read_text())["history"]
+    assert len(history["loss"]) == 3 and len(history["val_accuracy"]) == 3
+    assert abs(_test_accuracy(stdout) - uninterrupted) < 0.01
+
+
+def _tiny_model():
+    inputs = keras.Input(shape=(4,))
+    model = keras.Model(inputs, keras.layers.Dense(2)(inputs))
+    model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+    return model
+
+
+def _tiny_data():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 4)).astype("float32")
+    return x, (x[:, 0] > 0).astype("int32")
+
+
+def test_state_and_checkpoints_are_written_and_resumed(tmp_path):
+    x, y = _tiny_data()
+    settings = {"lab": "tiny", "batch_size": 16}
+    checkpoints = training.Checkpoints(tmp_path, settings)
+    model, completed, history = checkpoints.resume(_tiny_model())
+    assert completed == 0 and history == {}
+    history = training.fit(model, checkpoints, completed, history, epochs=6, x=x, y=y, batch_size=16)
+    assert len(history["loss"]) == 6
+    names = sorted(path.name for path in checkpoints.folder.iterdir())
+    assert names == ["cp-0005.weights.h5", "cp-0006.weights.h5", "last.json", "last.keras"]
+    assert checkpoints.latest_weights().name == "cp-0006.weights.h5"
+
+    again = training.Checkpoints(tmp_path, settings)
+    resumed, completed, history = again.resume(_tiny_model())
+    assert completed == 6 and len(history["loss"]) == 6
+    assert int(resumed.optimizer.iterations.numpy()) == 6 * 4
+    np.testing.assert_array_equal(resumed.get_weights()[0], model.get_weights()[0])
+    history = training.fit(resumed, again, completed, history, epochs=8, x=x, y=y, batch_size=16)
+    assert len(history["loss"]) == 8
+    assert int(resumed.optimizer.iterations.numpy()) == 8 * 4
+
+
+def test_other_settings_or_fresh_start_over(tmp_path, capsys):
+    x, y = _tiny_data()
+    checkpoints = training.Checkpoints(tmp_path, {"batch_size": 16})
+    model, completed, history = checkpoints.resume(_tiny_model())
+    training.fit(model, checkpoints, completed, history, epochs=1, x=x, y=y, batch_size=16)
+
+    _, completed, _ = training.Checkpoints(tmp_path, {"batch_size": 32}).resume(_tiny_model())
+    assert completed == 0
+    assert "other settings (batch_size)" in capsys.readouterr().out
+    assert not (tmp_path / "checkpoints" / training.STATE_FILE).exists()
+
+    checkpoints = training.Checkpoints(tmp_path, {"batch_size": 16})
+    model, completed, history = checkpoints.resume(_tiny_model())
+    training.fit(model, checkpoints, completed, history, epochs=1, x=x, y=y, batch_size=16)
+    _, completed, _ = training.Checkpoints(tmp_path, {"batch_size": 16}, fresh=True).resume(_tiny_model())
+    assert completed == 0
+
+
+def test_early_stopping_remembers_across_a_resume(tmp_path):
+    # Validation loss last improved at epoch 2 of 4, so with patience 3 one
+    # more epoch without improvement must stop training.
+    history = {"val_loss": [0.9, 0.5, 0.6, 0.7]}
+    stopper = training.ResumableEarlyStopping(tmp_path, history, monitor="val_loss", patience=3)
+    model = _tiny_model()
+    stopper.set_model(model)
+    stopper.on_train_begin()
+    assert stopper.best == 0.5 and stopper.wait == 2
+    stopper.on_epoch_end(4, {"val_loss": 0.8})
+    assert model.stop_training
+    assert stopper.restore_best(model, {"val_loss": [0.9, 0.5, 0.6, 0.7, 0.8]}) == 2
+
+
+def test_tensorboard_logs_are_written(run_lab_main, tmp_path):
+    run_lab_main(MLP, "--smoke", "--tensorboard")
+    event_files = list((tmp_path / "tensorboard").rglob("events.out.tfevents.*"))
+    assert {path.parent.name for path in event_files} >= {"train", "validation"}
