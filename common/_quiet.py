@@ -11,7 +11,12 @@ import contextlib
 import os
 import sys
 
-USER_CHOSE_LOG_LEVEL = "TF_CPP_MIN_LOG_LEVEL" in os.environ
+# The level this module sets is exported to child processes too; the marker
+# tells a child that the level came from here, not from the user.
+_QUIET_LEVEL = "2"
+_MARKER = "LAB_TF_LOG_LEVEL_SET_BY_COMMON"
+USER_CHOSE_LOG_LEVEL = ("TF_CPP_MIN_LOG_LEVEL" in os.environ
+                        and os.environ.get(_MARKER) != os.environ["TF_CPP_MIN_LOG_LEVEL"])
 
 
 @contextlib.contextmanager
@@ -39,7 +44,8 @@ def import_tensorflow():
         import tensorflow  # noqa: F401
         return
     # 2 hides TensorFlow's INFO and WARNING lines for the rest of the run.
-    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = _QUIET_LEVEL
+    os.environ[_MARKER] = _QUIET_LEVEL
     with _stderr_silenced():
         import tensorflow as tf
 

@@ -1,6 +1,8 @@
 """The shared package: data loading and its checks, flags, device choice, figures."""
 import hashlib
 import shutil
+import subprocess
+import sys
 import zlib
 
 import numpy as np
@@ -8,7 +10,7 @@ import pytest
 
 from common import cli, data, device, paths, plotting
 from common.errors import LabError
-from labtools import REPO_ROOT, run_script
+from labtools import REPO_ROOT, headless_env, run_script
 
 LAB_03 = "labs/_03_single_perceptron.py"
 
@@ -280,3 +282,17 @@ def test_compiled_falls_back_where_xla_cannot_compile(capsys):
     assert "running as a plain TensorFlow graph" in capsys.readouterr().err
     assert describe(tf.constant(5)).numpy() == b"10"
     assert capsys.readouterr().err == ""  # The note comes once.
+
+
+def test_a_lab_started_from_a_lab_process_is_quiet_too(tmp_path):
+    # The log level common sets is inherited by child processes; it must not
+    # be taken there for a user's request to see TensorFlow's log.
+    script = ("import subprocess, sys\n"
+              "from common import cli\n"
+              f"result = subprocess.run([sys.executable, {str(REPO_ROOT / 'labs/_01_perceptron_learn_rule.py')!r}],"
+              " capture_output=True, text=True)\n"
+              "sys.stdout.write(result.stderr)\n")
+    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=headless_env(),
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""

@@ -16,7 +16,7 @@ is saved every epoch, so an interrupted run continues where it stopped
 
 Run:      python labs/mnist/_02_cnn.py
 Expected: one line per epoch and a test accuracy of about 99.4-99.5% after 20
-          epochs, in about 3 minutes on 2 CPU cores; mnist_cnn.keras,
+          epochs, in about 2½ minutes on 2 CPU cores; mnist_cnn.keras,
           training_curves.png, test_predictions.png (mistakes in red) and
           confusion_matrix.png.
 Try:      --augment-shift 0 (no augmentation) and compare the gap between
