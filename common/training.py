@@ -20,7 +20,9 @@ import json
 import os
 import re
 import shutil
+import signal
 import sys
+import threading
 from pathlib import Path
 
 import keras
@@ -196,6 +198,32 @@ def split_validation(x, y, fraction: float = 0.1):
     return (x[:-count], y[:-count]), (x[-count:], y[-count:])
 
 
+class _StopOnInterrupt(keras.callbacks.Callback):
+    """Turns Ctrl-C during training into a KeyboardInterrupt at the next batch boundary.
+
+    Python delivers Ctrl-C as a KeyboardInterrupt wherever the main thread
+    happens to be; inside a callback that TensorFlow or h5py calls from C it
+    can only be printed and ignored, and training would carry on. So the
+    signal handler just records the request, and this callback raises the
+    interrupt from ordinary Python code. A second Ctrl-C stops at once.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.requested = False
+
+    def handle(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def _check(self, *args, **kwargs):
+        if self.requested:
+            raise KeyboardInterrupt
+
+    on_train_batch_end = on_test_batch_end = on_epoch_end = _check
+
+
 def fit(model, checkpoints: Checkpoints, completed: int, history: dict, *, epochs: int,
         tensorboard_dir=None, extra_callbacks=(), **fit_arguments) -> dict:
     """``model.fit`` from epoch ``completed`` to ``epochs`` with the checkpoint callbacks.
@@ -210,16 +238,23 @@ def fit(model, checkpoints: Checkpoints, completed: int, history: dict, *, epoch
               "Use --epochs with a larger number to train on, or --fresh to start over.")
         return history
     callbacks = checkpoints.callbacks(history, epochs, tensorboard_dir=tensorboard_dir)
+    interrupt = _StopOnInterrupt()
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous_handler = signal.signal(signal.SIGINT, interrupt.handle) if in_main_thread else None
     try:
         # A live progress bar on a terminal; one line per epoch in a log or a pipe.
         verbose = 1 if sys.stdout.isatty() else 2
         # A tf.data pipeline shuffles by itself; Keras only shuffles arrays.
         fit_arguments.setdefault("shuffle", not isinstance(fit_arguments.get("x"), tf.data.Dataset))
-        model.fit(initial_epoch=completed, epochs=epochs, callbacks=[*callbacks, *extra_callbacks],
-                  verbose=verbose, **fit_arguments)
+        # The interrupt check comes last, so an epoch that has just completed is saved first.
+        model.fit(initial_epoch=completed, epochs=epochs,
+                  callbacks=[*callbacks, *extra_callbacks, interrupt], verbose=verbose, **fit_arguments)
     except KeyboardInterrupt:
         print("\nStopped. Run the same command again to continue after the last completed epoch.")
         raise
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGINT, previous_handler)
     return callbacks[0].history
 
 

@@ -41,3 +41,13 @@ def run_script(relative_path: str, *argv: str, cwd, timeout: int = 300) -> subpr
         [sys.executable, str(REPO_ROOT / relative_path), *argv],
         cwd=cwd, env=headless_env(), capture_output=True, text=True, timeout=timeout,
     )
+
+
+def assert_steps_are_gradient_steps(steps: dict, gradients: dict, learning_rate: float, tolerance=1e-6):
+    """Each hand-written step equals -learning_rate times its gradient, to a relative ``tolerance``."""
+    import numpy as np
+
+    for name, gradient in gradients.items():
+        expected = -learning_rate * gradient.numpy()
+        relative_error = np.linalg.norm(steps[name].numpy() - expected) / np.linalg.norm(expected)
+        assert relative_error <= tolerance, f"{name}: relative error {relative_error:.2e}"

@@ -152,3 +152,29 @@ def test_tensorboard_logs_are_written(run_lab_main, tmp_path):
     run_lab_main(MLP, "--smoke", "--tensorboard")
     event_files = list((tmp_path / "tensorboard").rglob("events.out.tfevents.*"))
     assert {path.parent.name for path in event_files} >= {"train", "validation"}
+
+
+def test_ctrl_c_during_fit_stops_at_the_next_batch_and_keeps_completed_epochs(tmp_path, capsys):
+    import os
+
+    x, y = _tiny_data()
+    checkpoints = training.Checkpoints(tmp_path, {"batch_size": 16})
+    model, completed, history = checkpoints.resume(_tiny_model())
+
+    class PressCtrlC(keras.callbacks.Callback):
+        """Sends a real SIGINT to this process in the middle of the third epoch."""
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch
+
+        def on_train_batch_end(self, batch, logs=None):
+            if self.epoch == 2 and batch == 1:
+                os.kill(os.getpid(), signal.SIGINT)
+
+    with pytest.raises(KeyboardInterrupt):
+        training.fit(model, checkpoints, completed, history, epochs=5, x=x, y=y, batch_size=16,
+                     extra_callbacks=[PressCtrlC()])
+    assert "Run the same command again" in capsys.readouterr().out
+    # Epochs 1 and 2 completed and were saved; the third was cut short.
+    assert json.loads((checkpoints.folder / training.META_FILE).read_text())["epoch"] == 2
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
