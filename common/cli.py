@@ -149,6 +149,11 @@ def execute(main, args: argparse.Namespace):
 def run_lab(main, doc: str, add_arguments=None, argv=None) -> None:
     """Run a lab as a program: parse, execute, and exit with the right status."""
     lab_file = getattr(sys.modules.get(main.__module__), "__file__", None) or sys.argv[0]
+    for stream in (sys.stdout, sys.stderr):
+        # A file name in Chinese printed to a Windows console or log whose
+        # encoding cannot spell it comes out escaped instead of failing.
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     try:
         args = parse_args(doc, argv, add_arguments, lab_file)
         execute(main, args)

@@ -6,6 +6,7 @@ run) only when the user asked for them with ``--show``.
 """
 import os
 import sys
+import warnings
 from pathlib import Path
 
 import matplotlib
@@ -40,6 +41,28 @@ def configure(show: bool) -> bool:
     return show
 
 
+# Backends that only write files; any other one opens windows.
+_FILE_ONLY_BACKENDS = {"agg", "cairo", "pdf", "pgf", "ps", "svg", "template"}
+
+
+def use_windows() -> bool:
+    """Switch to the window toolkit Matplotlib would pick here (Tk, Qt, macOS, ...).
+
+    For labs that are interactive by nature (drawing with the mouse), not
+    for figures, which ``--show`` covers. Returns False, and keeps saving to
+    files, when there is no display or no toolkit.
+    """
+    if not display_available():
+        return False
+    # The user's choice (MPLBACKEND or matplotlibrc), else Matplotlib's own pick.
+    wanted = os.environ.get("MPLBACKEND") or matplotlib.rcParamsOrig["backend"]
+    try:
+        plt.switch_backend(wanted)
+    except (ImportError, RuntimeError, ValueError):
+        return False
+    return matplotlib.get_backend().lower() not in _FILE_ONLY_BACKENDS
+
+
 def _relative_to_cwd(path: Path) -> str:
     """The shortest way to name ``path`` from where the user stands."""
     cwd = Path.cwd().resolve()
@@ -55,7 +78,11 @@ def save_figure(fig, out_dir, filename: str) -> Path:
     """Save ``fig`` as ``out_dir/filename`` (PNG), say where, and return the path."""
     path = Path(out_dir) / filename
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120, bbox_inches="tight")
+    with warnings.catch_warnings():
+        # A name in a script the font lacks (file names in Chinese, say) is
+        # drawn with placeholder boxes; that needs no warning per character.
+        warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font")
+        fig.savefig(path, dpi=120, bbox_inches="tight")
     print(f"Figure saved: {_relative_to_cwd(path)}")
     if not _showing:
         plt.close(fig)
