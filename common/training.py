@@ -17,6 +17,7 @@ Saved state is only reused when it was made with the same settings (the lab
 passes a dictionary of them), so a ``--smoke`` run never leaks into a real one.
 """
 import json
+import logging
 import os
 import re
 import shutil
@@ -271,3 +272,44 @@ def use_xla_for(device_name: str):
     faster than XLA's, so XLA is only left to Keras ("auto") on GPUs.
     """
     return "auto" if "GPU" in device_name.upper() else False
+
+
+class _NoRetracingNote(logging.Filter):
+    """Labs that compare several small models build one compiled loop per model.
+
+    TensorFlow then warns that a function "triggered tf.function retracing",
+    which is what it should do here; the note would only alarm a learner.
+    """
+
+    def filter(self, record):
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
+tf.get_logger().addFilter(_NoRetracingNote())
+
+
+def step_runner(model, loss, optimizer):
+    """A compiled function ``run(x, y, num_steps)``: that many optimizer steps on the batch (x, y).
+
+    For the small experiments of the later chapters, where ``model.fit``'s
+    per-epoch bookkeeping would cost more than the arithmetic: the whole loop
+    is one ``tf.function``. ``loss(y_true, y_pred)`` is a Keras-style loss;
+    penalties the model adds (``model.losses``, such as L2 weight decay) are
+    included. Returns the loss of the last step.
+    """
+    optimizer.build(model.trainable_variables)
+
+    @tf.function
+    def run(x, y, num_steps):
+        last = tf.constant(0.0)
+        for _ in tf.range(num_steps):
+            with tf.GradientTape() as tape:
+                value = loss(y, model(x, training=True))
+                if model.losses:
+                    value = value + tf.add_n(model.losses)
+            gradients = tape.gradient(value, model.trainable_variables)
+            optimizer.apply_gradients(zip(gradients, model.trainable_variables))
+            last = tf.cast(value, tf.float32)
+        return last
+
+    return run

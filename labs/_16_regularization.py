@@ -1,0 +1,174 @@
+"""Regularization: dropout worked in numbers, then four ways to train a network that overfits.
+
+You will learn:
+- dropout: during training each hidden unit is kept with probability
+  keep_prob and the kept ones are scaled by 1/keep_prob, so the next layer
+  sees the same total on average; at test time everything is kept
+- overfitting: a large network trained on few examples learns them by heart,
+  and the gap between training and validation error shows it
+- three cures and what they do to the gap: L2 weight decay (a penalty on
+  large weights), dropout, and early stopping (keep the weights from the
+  epoch where validation was best)
+
+Part 1 is the companion notes' dropout example: three samples of four
+features, hidden weights 4x3 and output weights 3x2, ReLU hidden layer, zero
+biases. Part 2 trains a 784-256-256-10 network on 1,000 MNIST training
+images, with 2,000 others held out for validation.
+
+Run:      python labs/_16_regularization.py
+Expected: the notes' logits with every unit kept and with a fixed dropout
+          mask; a table of training and validation error for the four runs
+          (the gap narrows with each cure); regularization.png.
+Try:      --l2 0.01 (stronger decay) and --dropout 0.2 (weaker dropout).
+"""
+from common import cli, data, plotting, training  # Before TensorFlow: it starts TensorFlow quietly.
+import keras
+import numpy as np
+import tensorflow as tf
+
+# The notes' numbers.
+FEATURES = [[0.0, 2.0, 3.0, 4.0], [0.1, 0.2, 0.3, 0.4], [11.0, 12.0, 13.0, 14.0]]
+HIDDEN_WEIGHTS = [[0.1, 0.2, 0.4], [0.4, 0.6, 0.6], [0.5, 0.9, 0.1], [0.8, 0.2, 0.8]]
+OUTPUT_WEIGHTS = [[0.1, 0.6], [0.2, 0.1], [0.7, 0.9]]
+KEEP_PROBABILITY = 0.5
+# One fixed mask (1 = kept), so the numbers can be checked by hand.
+FIXED_MASK = [[1.0, 0.0, 1.0], [0.0, 1.0, 1.0], [1.0, 1.0, 0.0]]
+
+TRAIN_SIZE, VALIDATION_SIZE = 1_000, 2_000
+HIDDEN_UNITS = 256
+LEARNING_RATE = 1e-3
+NUM_STEPS = 400              # Full-batch Adam steps.
+EVALUATE_EVERY = 10
+L2_FACTOR = 1e-3
+DROPOUT_RATE = 0.5
+PATIENCE = 5                 # Evaluations without a better validation loss before early stopping.
+FIGURES = ("regularization.png",)
+
+
+def add_arguments(parser):
+    parser.add_argument("--l2", type=cli.positive_float, default=L2_FACTOR,
+                        help=f"the L2 penalty factor (default: {L2_FACTOR:g})")
+    parser.add_argument("--dropout", type=cli.fraction, default=DROPOUT_RATE,
+                        help=f"the share of hidden units dropped (default: {DROPOUT_RATE:g})")
+    cli.add_epochs(parser, NUM_STEPS, "full-batch training steps per run", flag="--steps")
+
+
+# --- Part 1: dropout in numbers --------------------------------------------------------
+
+def logits_with_dropout(mask=None, keep_probability: float = 1.0):
+    """The notes' two-layer network; ``mask`` (1 = kept) applied to the hidden layer, kept units / keep_prob."""
+    hidden = tf.nn.relu(tf.constant(FEATURES) @ tf.constant(HIDDEN_WEIGHTS))     # (3, 3)
+    if mask is not None:
+        hidden = hidden * tf.constant(mask) / keep_probability
+    return hidden.numpy(), (hidden @ tf.constant(OUTPUT_WEIGHTS)).numpy()      # (3, 2)
+
+
+# --- Part 2: overfitting and its cures ------------------------------------------------------
+
+def build(seed: int, l2: float = 0.0, dropout: float = 0.0):
+    initializer = keras.initializers.GlorotUniform(seed=seed)
+    regularizer = keras.regularizers.L2(l2) if l2 else None
+    layers = [keras.Input(shape=(784,))]
+    for index in range(2):
+        layers.append(keras.layers.Dense(HIDDEN_UNITS, activation="relu", kernel_initializer=initializer,
+                                         kernel_regularizer=regularizer))
+        if dropout:
+            layers.append(keras.layers.Dropout(dropout, seed=seed + index))
+    layers.append(keras.layers.Dense(10, kernel_initializer=initializer, kernel_regularizer=regularizer))
+    return keras.Sequential(layers)
+
+
+def error_and_loss(model, x, y):
+    logits = model(x, training=False)
+    loss = keras.losses.sparse_categorical_crossentropy(y, logits, from_logits=True)
+    error = 1.0 - float(np.mean(np.argmax(logits.numpy(), axis=1) == y.numpy()))
+    return error, float(tf.reduce_mean(loss))
+
+
+def train_run(model, train, validation, steps: int, early_stopping: bool = False):
+    """Full-batch Adam, evaluated every EVALUATE_EVERY steps; returns the history and the steps taken."""
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    run = training.step_runner(model, loss, keras.optimizers.Adam(LEARNING_RATE))
+    history = {"step": [], "train_error": [], "validation_error": [], "validation_loss": []}
+    best_loss, best_weights, waited = np.inf, None, 0
+    for step in range(EVALUATE_EVERY, steps + 1, EVALUATE_EVERY):
+        run(*train, tf.constant(EVALUATE_EVERY))
+        train_error, _ = error_and_loss(model, *train)
+        validation_error, validation_loss = error_and_loss(model, *validation)
+        for key, value in zip(history, (step, train_error, validation_error, validation_loss)):
+            history[key].append(value)
+        if early_stopping:
+            if validation_loss < best_loss:
+                best_loss, best_weights, waited = validation_loss, model.get_weights(), 0
+            else:
+                waited += 1
+                if waited >= PATIENCE:
+                    model.set_weights(best_weights)      # Back to the best epoch.
+                    break
+    return history
+
+
+def draw(out_dir, histories: dict, final: dict):
+    fig, axes = plotting.plt.subplots(1, len(histories), figsize=(4 * len(histories), 3.8), sharey=True)
+    for ax, (name, history) in zip(axes, histories.items()):
+        ax.plot(history["step"], history["train_error"], label="training")
+        ax.plot(history["step"], history["validation_error"], label="validation")
+        gap = final[name]["validation_error"] - final[name]["train_error"]
+        ax.set(title=f"{name}\ngap {gap:.1%}", xlabel="step")
+    axes[0].set_ylabel("error rate")
+    axes[0].set_ylim(0, 0.3)
+    axes[0].legend()
+    fig.suptitle(f"{TRAIN_SIZE:,} MNIST images: overfitting and three cures")
+    fig.tight_layout()
+    return plotting.save_figure(fig, out_dir, FIGURES[0])
+
+
+def main(args) -> dict:
+    print("Part 1: the notes' dropout example (ReLU hidden layer, zero biases)")
+    hidden, logits = logits_with_dropout()
+    print("hidden layer, every unit kept:\n" + np.array2string(hidden, precision=4, suppress_small=True))
+    print("logits, every unit kept:\n" + np.array2string(logits, precision=4, suppress_small=True))
+    dropped_hidden, dropped_logits = logits_with_dropout(FIXED_MASK, KEEP_PROBABILITY)
+    print(f"with keep_prob {KEEP_PROBABILITY} and the mask {FIXED_MASK}: kept units doubled, dropped ones 0")
+    print("hidden layer:\n" + np.array2string(dropped_hidden, precision=4, suppress_small=True))
+    print("logits:\n" + np.array2string(dropped_logits, precision=4, suppress_small=True))
+    sample = tf.nn.dropout(tf.constant(hidden), rate=1 - KEEP_PROBABILITY, seed=args.seed).numpy()
+    kept = sample != 0
+    print(f"tf.nn.dropout kept {int(kept.sum())} of {kept.size} units this time, each multiplied by "
+          f"{float(np.mean(sample[kept] / hidden[kept])):g}")
+
+    (x_all, y_all), _ = data.load_mnist()
+    images = data.scaled(x_all).reshape(-1, 784)
+    train = (tf.constant(images[:TRAIN_SIZE]), tf.constant(y_all[:TRAIN_SIZE].astype(np.int64)))
+    validation = (tf.constant(images[-VALIDATION_SIZE:]), tf.constant(y_all[-VALIDATION_SIZE:].astype(np.int64)))
+    steps = min(args.steps, 40) if args.smoke else args.steps
+    runs = {
+        "plain": (build(args.seed), False),
+        f"L2 {args.l2:g}": (build(args.seed, l2=args.l2), False),
+        f"dropout {args.dropout:g}": (build(args.seed, dropout=args.dropout), False),
+        "early stopping": (build(args.seed), True),
+    }
+    print(f"\nPart 2: a 784-{HIDDEN_UNITS}-{HIDDEN_UNITS}-10 network on {TRAIN_SIZE:,} MNIST images, "
+          f"{steps} full-batch Adam steps, validated on {VALIDATION_SIZE:,} others")
+    print(f"{'':22s} {'error rate':^23s} {'cross-entropy loss':^25s}")
+    print(f"{'run':16s} {'steps':>5s} {'train':>7s} {'valid.':>7s} {'gap':>7s} {'train':>8s} {'valid.':>8s} {'gap':>7s}")
+    histories, final = {}, {}
+    for name, (model, early_stopping) in runs.items():
+        history = train_run(model, train, validation, steps, early_stopping)
+        train_error, train_loss = error_and_loss(model, *train)
+        validation_error, validation_loss = error_and_loss(model, *validation)
+        histories[name] = history
+        final[name] = {"train_error": train_error, "validation_error": validation_error,
+                       "gap": validation_error - train_error, "steps": history["step"][-1],
+                       "train_loss": train_loss, "validation_loss": validation_loss,
+                       "loss_gap": validation_loss - train_loss}
+        print(f"{name:16s} {history['step'][-1]:5d} {train_error:7.1%} {validation_error:7.1%} "
+              f"{validation_error - train_error:7.1%} {train_loss:8.3f} {validation_loss:8.3f} "
+              f"{validation_loss - train_loss:7.3f}")
+    draw(args.out, histories, final)
+    return {"hidden": hidden, "logits": logits, "dropped_hidden": dropped_hidden, "dropped_logits": dropped_logits,
+            "dropout_sample": sample, "runs": final}
+
+
+if __name__ == "__main__":
+    cli.run_lab(main, __doc__, add_arguments)
