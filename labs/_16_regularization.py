@@ -151,7 +151,8 @@ def main(args) -> dict:
     print(f"\nPart 2: a 784-{HIDDEN_UNITS}-{HIDDEN_UNITS}-10 network on {TRAIN_SIZE:,} MNIST images, "
           f"{steps} full-batch Adam steps, validated on {VALIDATION_SIZE:,} others")
     print(f"{'':22s} {'error rate':^23s} {'cross-entropy loss':^25s}")
-    print(f"{'run':16s} {'steps':>5s} {'train':>7s} {'valid.':>7s} {'gap':>7s} {'train':>8s} {'valid.':>8s} {'gap':>7s}")
+    print(f"{'run':16s} {'steps':>5s} {'train':>7s} {'valid.':>7s} {'gap':>7s} "
+          f"{'train':>8s} {'valid.':>8s} {'gap':>7s}")
     histories, final = {}, {}
     for name, (model, early_stopping) in runs.items():
         history = train_run(model, train, validation, steps, early_stopping)
