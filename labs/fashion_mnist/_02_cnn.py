@@ -1,4 +1,4 @@
-"""A convolutional network for Fashion-MNIST: about 92.7% test accuracy in 8 minutes on a CPU.
+"""A convolutional network for Fashion-MNIST: about 92.7% test accuracy in 7½ minutes on a CPU.
 
 You will learn:
 - why clothes are harder than digits: shirts, T-shirts, pullovers and coats
@@ -18,7 +18,8 @@ run continues where it stopped (--fresh starts over).
 
 Run:      python labs/fashion_mnist/_02_cnn.py
 Expected: one line per epoch and a test accuracy of about 92.7% after 25
-          epochs, in about 8 minutes on 2 CPU cores; fashion_mnist_cnn.keras,
+          epochs (93.0% averaging each test image with its mirror image), in
+          about 7½ minutes on 2 CPU cores; fashion_mnist_cnn.keras,
           training_curves.png, test_predictions.png (mistakes in red) and
           confusion_matrix.png.
 Try:      --augment-shift 0 --no-flip (no augmentation) and compare the gap
@@ -105,6 +106,12 @@ def compile_model(model, total_steps: int, device_name: str):
     return model
 
 
+def probabilities(model, images) -> np.ndarray:
+    """Softmax of the model's logits, (N, 10), predicted in batches."""
+    logits = model.predict(images, batch_size=1000, verbose=0)
+    return keras.ops.convert_to_numpy(keras.ops.softmax(logits, axis=-1))
+
+
 def main(args) -> dict:
     dataset = data.load_fashion_mnist()
     if args.smoke:
@@ -136,10 +143,18 @@ def main(args) -> dict:
 
     # The test set, once.
     test_images = data.scaled(x_test)[..., np.newaxis]
-    predicted = np.argmax(model.predict(test_images, batch_size=1000, verbose=0), axis=1)
+    predicted = np.argmax(probabilities(model, test_images), axis=1)
     test_accuracy = float(np.mean(predicted == y_test))
     mistakes = int(np.sum(predicted != y_test))
     print(f"Test accuracy: {test_accuracy:.2%} ({mistakes} of {len(y_test):,} test images wrong)")
+    # Test-time augmentation: the network also sees each test image mirrored
+    # (as in training) and the two probability estimates are averaged. A
+    # common way to gain a little at prediction time; published single-model
+    # results (like the benchmark table's) do not use it, so it is reported
+    # separately.
+    mirrored_accuracy = float(np.mean(np.argmax(
+        probabilities(model, test_images) + probabilities(model, test_images[:, :, ::-1]), axis=1) == y_test))
+    print(f"Test accuracy averaging each image with its mirror image: {mirrored_accuracy:.2%}")
 
     plotting.save_figure(plotting.training_curves(history, "Fashion-MNIST convolutional network"),
                          args.out, FIGURES[0])
@@ -149,7 +164,8 @@ def main(args) -> dict:
     plotting.save_figure(plotting.confusion_matrix(y_test, predicted, data.FASHION_MNIST_CLASSES,
                                                    f"Fashion-MNIST test set: {mistakes} mistakes"),
                          args.out, FIGURES[2])
-    return {"test_accuracy": test_accuracy, "epochs": len(history.get("loss", [])), "model_path": model_path}
+    return {"test_accuracy": test_accuracy, "mirrored_test_accuracy": mirrored_accuracy,
+            "epochs": len(history.get("loss", [])), "model_path": model_path}
 
 
 if __name__ == "__main__":
