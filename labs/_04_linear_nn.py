@@ -46,7 +46,7 @@ def train_epochs(X, T, W, learning_rate, num_epochs):
     """Run ``num_epochs`` delta-rule updates of W; return the mean squared error after them."""
     N = tf.cast(tf.shape(X)[0], X.dtype)
     for _ in tf.range(num_epochs):
-        Y = X @ W                                             # (N, 1), purelin: y = x, formula (1.5)
+        Y = X @ W                                             # (N, 1), purelin: y = x, formula (2.1)
         W.assign_add(learning_rate * tf.transpose(X) @ (T - Y) / N)  # (3, 1), the delta rule
     return tf.reduce_mean(tf.square(T - X @ W))
 

@@ -4,7 +4,7 @@ You will learn:
 - the forward pass of a network with one hidden layer, in matrix form
 - backpropagation written out: the output layer's delta, the hidden layer's
   delta passed back through the weights, and the weight and bias steps that
-  follow from them (README formulas (2.1)-(2.6))
+  follow from them (README formulas (3.2)-(3.7))
 - what 100,001 epochs of plain gradient descent look like, and why they run
   in a second: the whole loop is one compiled TensorFlow graph
 
@@ -54,32 +54,32 @@ def init_params(num_inputs, num_hidden, num_outputs, dtype=tf.float32) -> dict:
 
 
 def forward(X, params):
-    """Formula (2.1): L1 = f(X W1 + b1), Y = f(L1 W2 + b2), with f the sigmoid."""
+    """Formula (3.2): L1 = f(X W1 + b1), Y = f(L1 W2 + b2), with f the sigmoid."""
     L1 = tf.sigmoid(X @ params["W1"] + params["b1"])     # (N, 10)
     Y = tf.sigmoid(L1 @ params["W2"] + params["b2"])     # (N, 1)
     return L1, Y
 
 
 def loss(T, Y):
-    """Formula (2.2): E = mean((T - Y)^2) / 2."""
+    """Formula (3.3): E = mean((T - Y)^2) / 2."""
     return tf.reduce_mean(tf.square(T - Y)) / 2
 
 
 def weight_steps(X, T, params, learning_rate) -> dict:
-    """The backpropagation steps for every parameter, from formulas (2.3)-(2.6).
+    """The backpropagation steps for every parameter, from formulas (3.4)-(3.7).
 
     The sigmoid's derivative is f'(net) = f(net) * (1 - f(net)), so it comes
     from the layer's output without recomputing net.
     """
     N = tf.cast(tf.shape(X)[0], X.dtype)
     L1, Y = forward(X, params)
-    delta_L2 = (T - Y) * Y * (1 - Y)                                  # (N, 1),  formula (2.3)
-    delta_L1 = (delta_L2 @ tf.transpose(params["W2"])) * L1 * (1 - L1)  # (N, 10), formula (2.4)
+    delta_L2 = (T - Y) * Y * (1 - Y)                                  # (N, 1),  formula (3.4)
+    delta_L1 = (delta_L2 @ tf.transpose(params["W2"])) * L1 * (1 - L1)  # (N, 10), formula (3.5)
     return {
-        "W2": learning_rate * tf.transpose(L1) @ delta_L2 / N,        # (10, 1), formula (2.5)
-        "W1": learning_rate * tf.transpose(X) @ delta_L1 / N,         # (2, 10), formula (2.5)
-        "b2": learning_rate * tf.reduce_mean(delta_L2, axis=0),       # (1,),    formula (2.6)
-        "b1": learning_rate * tf.reduce_mean(delta_L1, axis=0),       # (10,),   formula (2.6)
+        "W2": learning_rate * tf.transpose(L1) @ delta_L2 / N,        # (10, 1), formula (3.6)
+        "W1": learning_rate * tf.transpose(X) @ delta_L1 / N,         # (2, 10), formula (3.6)
+        "b2": learning_rate * tf.reduce_mean(delta_L2, axis=0),       # (1,),    formula (3.7)
+        "b1": learning_rate * tf.reduce_mean(delta_L1, axis=0),       # (10,),   formula (3.7)
     }
 
 

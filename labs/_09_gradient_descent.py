@@ -3,7 +3,7 @@
 You will learn:
 - automatic differentiation: TensorFlow records the computation and gives
   the derivative, here dy/dx of y = x^2 at x = 3
-- the update rule x <- x - learning_rate * dJ/dx (README formula (2.7)),
+- the update rule x <- x - learning_rate * dJ/dx (README formula (3.1)),
   in one variable and in two
 - what the learning rate does: too large bounces or zig-zags, too small crawls
 - why the starting point matters: on a surface with two valleys, two

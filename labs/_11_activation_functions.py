@@ -71,8 +71,8 @@ def layer_gradient_norms(activation, depth: int, weight_scale: float, seed: int)
     """The size of the learning signal at each layer of a deep network, first layer first.
 
     The learning signal of layer l is delta_l = dLoss/dz_l, the gradient with
-    respect to the layer's input to its activation (README formulas (2.3) and
-    (2.4)); its weights change by (inputs)^T delta_l. Going back one layer
+    respect to the layer's input to its activation (README formulas (3.4) and
+    (3.5)); its weights change by (inputs)^T delta_l. Going back one layer
     multiplies it by that layer's weights and by the activation's derivative.
 
     Weights are drawn N(0, weight_scale^2 / fan_in): scale 1 is Xavier's for

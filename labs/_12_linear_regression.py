@@ -2,9 +2,9 @@
 
 You will learn:
 - the loss of linear regression, J = 1/(2m) * sum (w*x + b - y)^2
-  (README formula (2.8)), and its closed-form minimum (formulas (2.9), (2.10))
+  (README formula (3.8)), and its closed-form minimum (formulas (3.9), (3.10))
 - gradient descent with the derivatives worked out by hand,
-  dJ/dw = mean((z - y) * x) and dJ/db = mean(z - y) (formula (2.11)),
+  dJ/dw = mean((z - y) * x) and dJ/db = mean(z - y) (formula (3.11)),
   checked against tf.GradientTape
 - that a Keras Dense(1) layer trained on the same loss is the same model,
   and lands on the same line
@@ -47,7 +47,7 @@ def make_data(seed: int):
 # --- 1. Least squares: set dJ/dw = dJ/db = 0 and solve ------------------------------------
 
 def least_squares(x, y):
-    """Formulas (2.9) and (2.10): w = (m sum xy - sum x sum y) / (m sum x^2 - (sum x)^2), b = mean(y - w x)."""
+    """Formulas (3.9) and (3.10): w = (m sum xy - sum x sum y) / (m sum x^2 - (sum x)^2), b = mean(y - w x)."""
     m = tf.cast(tf.size(x), x.dtype)
     w = ((m * tf.reduce_sum(x * y) - tf.reduce_sum(x) * tf.reduce_sum(y))
          / (m * tf.reduce_sum(x * x) - tf.reduce_sum(x) ** 2))
@@ -58,12 +58,12 @@ def least_squares(x, y):
 # --- 2. Gradient descent with the derivatives written out -------------------------------------
 
 def loss(x, y, w, b):
-    """Formula (2.8): J = 1/(2m) * sum (w x + b - y)^2."""
+    """Formula (3.8): J = 1/(2m) * sum (w x + b - y)^2."""
     return tf.reduce_mean(tf.square(w * x + b - y)) / 2
 
 
 def gradients(x, y, w, b):
-    """Formula (2.11): dJ/dw = mean((z - y) x), dJ/db = mean(z - y), with z = w x + b."""
+    """Formula (3.11): dJ/dw = mean((z - y) x), dJ/db = mean(z - y), with z = w x + b."""
     error = w * x + b - y
     return tf.reduce_mean(error * x), tf.reduce_mean(error)
 

@@ -2,9 +2,9 @@
 
 You will learn:
 - logistic regression: a = sigmoid(X W + b) is the probability of class 1,
-  trained on the cross-entropy loss (README formula (2.12))
+  trained on the cross-entropy loss (README formula (3.12))
 - its gradient, dJ/dW = X^T (A - Y) / m and dJ/db = mean(A - Y)
-  (formula (2.13)), written out and checked against tf.GradientTape
+  (formula (3.13)), written out and checked against tf.GradientTape
 - the decision line, where a = 0.5, that is X W + b = 0
 - a perceptron with a threshold (step) activation: the step has no useful
   gradient, so it learns by the perceptron rule, W <- W + lr * X^T (Y - Y_hat),
@@ -59,12 +59,12 @@ def forward(X, W, b):
 
 
 def cross_entropy(X, Y, W, b):
-    """Formula (2.12): J = -mean(Y ln A + (1 - Y) ln(1 - A)), computed from the logits for stability."""
+    """Formula (3.12): J = -mean(Y ln A + (1 - Y) ln(1 - A)), computed from the logits for stability."""
     return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=Y, logits=X @ W + b))
 
 
 def gradients(X, Y, W, b):
-    """Formula (2.13): dJ/dW = X^T (A - Y) / m, dJ/db = mean(A - Y)."""
+    """Formula (3.13): dJ/dW = X^T (A - Y) / m, dJ/db = mean(A - Y)."""
     m = tf.cast(tf.shape(X)[0], X.dtype)
     error = forward(X, W, b) - Y                      # (m, 1)
     return tf.transpose(X) @ error / m, tf.reduce_mean(error, axis=0)

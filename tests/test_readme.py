@@ -1,17 +1,28 @@
-"""README.md tells the truth: its quoted outputs are what the labs print, its table lists every lab."""
+"""The tutorials tell the truth: quoted outputs are what the labs print, every lab is in both, every figure is made.
+
+Both README.md and README.zh-CN.md mark a lab's output with a comment naming
+the lab (and any flags) just above a text block:
+
+    <!-- output: labs/_03_single_perceptron.py -->
+    ```text
+    ...
+    ```
+"""
+import importlib.util
 import re
 
 import pytest
 
 from labtools import REPO_ROOT, discover_labs, run_script
 
-README = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
-# A quoted output is marked by a comment naming the lab (and any flags) just above a text block.
+READMES = {name: (REPO_ROOT / name).read_text(encoding="utf-8") for name in ("README.md", "README.zh-CN.md")}
 OUTPUT_BLOCK = re.compile(r"<!-- output: (\S+)([^>]*?) -->\n```text\n(.*?)```", re.DOTALL)
-BLOCKS = OUTPUT_BLOCK.findall(README)
-
-
+BLOCKS = [(readme, *block) for readme, text in READMES.items() for block in OUTPUT_BLOCK.findall(text)]
 NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?")
+# Labs whose output is exact: no floating point in what they print.
+EXACT = {"labs/_01_perceptron_learn_rule.py", "labs/_02_perceptron_learn_rule_matrix.py"}
+LAB_PATH = re.compile(r"(?<![\w/-])labs/[\w/]+\.py")
+FIGURE = re.compile(r"\]\((resources/[^)\s]+\.png)\)")
 
 
 def _split_numbers(line: str):
@@ -20,14 +31,18 @@ def _split_numbers(line: str):
     return text, [float(number) for number in NUMBER.findall(line)]
 
 
-def _assert_same_output(printed: list, quoted: list):
-    """Same lines, same words, same numbers; decimals may differ in the last places.
+def _assert_same_output(printed: list, quoted: list, exact: bool):
+    """Same lines, same words, same numbers.
 
-    Float arithmetic can differ between processors in the last digits, so a
-    number counts as the same within a relative 1e-3; whole numbers must match.
+    For the exact labs every character counts. For the others a number is the
+    same within a relative 1e-3 (or 1e-7 absolute): float arithmetic can
+    differ between processors in the last digits.
     """
     assert len(printed) == len(quoted), "\n".join(printed)
     for printed_line, quoted_line in zip(printed, quoted):
+        if exact:
+            assert printed_line == quoted_line
+            continue
         printed_text, printed_numbers = _split_numbers(printed_line)
         quoted_text, quoted_numbers = _split_numbers(quoted_line)
         assert printed_text == quoted_text, f"printed {printed_line!r}, README says {quoted_line!r}"
@@ -48,20 +63,97 @@ def _comparable(lines: list) -> list:
     return result
 
 
-def test_readme_quotes_some_outputs():
-    assert len(BLOCKS) >= 3
+def _lab_names():
+    """Each lab as the READMES name it: `_03_single_perceptron`, `mnist/_01_mlp`."""
+    return [path.removeprefix("labs/").removesuffix(".py") for path in discover_labs()]
 
 
-@pytest.mark.parametrize("lab_path, flags, quoted", BLOCKS, ids=[block[0] for block in BLOCKS])
-def test_quoted_output_is_what_the_lab_prints(lab_path, flags, quoted, tmp_path):
-    result = run_script(lab_path, *flags.split(), "--out", str(tmp_path), cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    _assert_same_output(_comparable(result.stdout.splitlines()), _comparable(quoted.splitlines()))
+def test_both_tutorials_quote_outputs():
+    for readme in READMES:
+        assert sum(block[0] == readme for block in BLOCKS) >= 15, readme
+
+
+_PRINTED = {}
+
+
+def _printed(lab_path: str, flags: str, tmp_path_factory) -> list:
+    """What the lab prints with these flags; each lab runs once for both tutorials."""
+    if (lab_path, flags) not in _PRINTED:
+        out = tmp_path_factory.mktemp("readme")
+        result = run_script(lab_path, *flags.split(), "--out", str(out), cwd=out)
+        assert result.returncode == 0, result.stderr
+        _PRINTED[(lab_path, flags)] = result.stdout.splitlines()
+    return _PRINTED[(lab_path, flags)]
+
+
+@pytest.mark.parametrize("readme, lab_path, flags, quoted", BLOCKS,
+                         ids=[f"{block[0]}:{block[1]}" for block in BLOCKS])
+def test_quoted_output_is_what_the_lab_prints(readme, lab_path, flags, quoted, tmp_path_factory):
+    printed = _printed(lab_path, flags, tmp_path_factory)
+    _assert_same_output(_comparable(printed), _comparable(quoted.splitlines()), exact=lab_path in EXACT)
+
+
+def test_the_comparison_catches_a_changed_number():
+    # The check above must fail when a quoted number is edited; this guards it.
+    printed = ["epoch 3 loss 0.012345", "done"]
+    with pytest.raises(AssertionError):
+        _assert_same_output(printed, ["epoch 3 loss 0.012445", "done"], exact=False)
+    with pytest.raises(AssertionError):
+        _assert_same_output(printed, ["epoch 4 loss 0.012345", "done"], exact=False)
+    with pytest.raises(AssertionError):
+        _assert_same_output(["-5 0 0"], ["-5 0 0.0"], exact=True)
+    _assert_same_output(printed, ["epoch 3 loss 0.0123451", "done"], exact=False)
 
 
 def test_lab_table_lists_every_lab():
-    table = README.split("## The labs", 1)[1].split("\n## ", 1)[0]
-    for lab_path in discover_labs():
-        # Named by its path below labs/: `_03_single_perceptron`, `mnist/_01_mlp`.
-        name = lab_path.removeprefix("labs/").removesuffix(".py")
-        assert f"`{name}`" in table, f"README's lab table does not list {lab_path}"
+    table = READMES["README.md"].split("## The labs", 1)[1].split("\n## ", 1)[0]
+    for name in _lab_names():
+        assert f"`{name}`" in table, f"README's lab table does not list {name}"
+
+
+@pytest.mark.parametrize("readme", READMES)
+def test_every_lab_is_in_the_tutorial_with_its_command(readme):
+    text = READMES[readme]
+    for name in _lab_names():
+        assert f"python labs/{name}.py" in text, f"{readme} does not show how to run {name}"
+        assert f"<!-- output: labs/{name}.py" in text or name.startswith(("mnist/", "fashion_mnist/")), \
+            f"{readme} quotes no output of {name}"
+
+
+@pytest.mark.parametrize("readme", READMES)
+def test_every_lab_a_tutorial_names_exists(readme):
+    for path in set(LAB_PATH.findall(READMES[readme])):
+        assert (REPO_ROOT / path).is_file(), f"{readme} names {path}, which does not exist"
+
+
+def test_the_tutorials_link_to_each_other():
+    assert "(README.zh-CN.md)" in READMES["README.md"].split("\n## ", 1)[0]
+    assert "(README.md)" in READMES["README.zh-CN.md"].split("\n## ", 1)[0]
+
+
+def _figure_table():
+    spec = importlib.util.spec_from_file_location("make_figures", REPO_ROOT / "tools" / "make_figures.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.FIGURES
+
+
+def test_every_figure_shown_exists_and_is_made_by_a_lab():
+    made = {}
+    for lab, _flags, figure, name, _long in _figure_table():
+        assert (REPO_ROOT / "labs" / f"{lab}.py").is_file(), lab
+        lab_module_figures = _declared_figures(lab)
+        assert figure in lab_module_figures, f"labs/{lab}.py does not draw {figure}"
+        made[f"resources/{name}"] = lab
+    on_disk = {f"resources/{path.name}" for path in (REPO_ROOT / "resources").glob("*.png")}
+    assert on_disk == set(made), "resources/ and tools/make_figures.py disagree"
+    for readme, text in READMES.items():
+        shown = set(FIGURE.findall(text))
+        assert shown <= on_disk, f"{readme} shows figures that are not in resources/: {shown - on_disk}"
+        assert shown == on_disk, f"{readme} does not show {on_disk - shown}"
+
+
+def _declared_figures(lab: str):
+    source = (REPO_ROOT / "labs" / f"{lab}.py").read_text(encoding="utf-8")
+    declared = re.search(r"^FIGURES = \((.*?)\)", source, re.MULTILINE | re.DOTALL).group(1)
+    return re.findall(r'"([^"]+\.png)"', declared)

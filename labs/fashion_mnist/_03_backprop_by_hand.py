@@ -1,7 +1,7 @@
 """Backpropagation by hand at scale: a 784-30-10 sigmoid network on Fashion-MNIST.
 
 You will learn:
-- that the formulas of lab _07 (README (2.1)-(2.6)) scale from four XOR points
+- that the formulas of lab _07 (README (3.2)-(3.7)) scale from four XOR points
   to 60,000 images unchanged: only the matrices grow
 - mini-batch training: each step uses 1,000 images, each epoch all of them
   once in a new random order
@@ -71,7 +71,7 @@ def init_params(num_inputs, num_hidden, num_outputs, dtype=tf.float32, init="nor
 
 
 def forward(X, params):
-    """L1 = f(X W1 + b1), Y = f(L1 W2 + b2) with f the sigmoid: formula (2.1)."""
+    """L1 = f(X W1 + b1), Y = f(L1 W2 + b2) with f the sigmoid: formula (3.2)."""
     L1 = tf.sigmoid(X @ params["W1"] + params["b1"])    # (batch, 30)
     Y = tf.sigmoid(L1 @ params["W2"] + params["b2"])    # (batch, 10)
     return L1, Y
@@ -89,8 +89,8 @@ def weight_steps(X, T, params, learning_rate) -> dict:
     -learning_rate times the gradient of E.
     """
     L1, Y = forward(X, params)
-    delta_2 = (T - Y) * Y * (1 - Y)                                       # (batch, 10), formula (2.3)
-    delta_1 = (delta_2 @ tf.transpose(params["W2"])) * L1 * (1 - L1)      # (batch, 30), formula (2.4)
+    delta_2 = (T - Y) * Y * (1 - Y)                                       # (batch, 10), formula (3.4)
+    delta_1 = (delta_2 @ tf.transpose(params["W2"])) * L1 * (1 - L1)      # (batch, 30), formula (3.5)
     return {
         "W2": learning_rate * tf.transpose(L1) @ delta_2,                 # (30, 10)
         "W1": learning_rate * tf.transpose(X) @ delta_1,                  # (784, 30)
