@@ -1,8 +1,7 @@
 """Fixtures shared by the tests."""
 import pytest
 
-from common import cli
-from labtools import load_lab
+from labtools import run_main
 
 
 @pytest.fixture
@@ -10,9 +9,6 @@ def run_lab_main(tmp_path):
     """Call a lab's main() in this process with the given flags; figures go to tmp_path."""
 
     def run(relative_path: str, *argv: str) -> dict:
-        lab = load_lab(relative_path)
-        args = cli.parse_args(lab.__doc__, ["--out", str(tmp_path), *argv],
-                              getattr(lab, "add_arguments", None), lab.__file__)
-        return cli.execute(lab.main, args)
+        return run_main(relative_path, tmp_path, *argv)
 
     return run

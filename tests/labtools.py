@@ -51,3 +51,11 @@ def assert_steps_are_gradient_steps(steps: dict, gradients: dict, learning_rate:
         expected = -learning_rate * gradient.numpy()
         relative_error = np.linalg.norm(steps[name].numpy() - expected) / np.linalg.norm(expected)
         assert relative_error <= tolerance, f"{name}: relative error {relative_error:.2e}"
+
+
+def run_main(relative_path: str, out_dir, *argv: str) -> dict:
+    """Call a lab's main() in this process, as ``cli.run_lab`` would, with figures in ``out_dir``."""
+    lab = load_lab(relative_path)
+    args = cli.parse_args(lab.__doc__, ["--out", str(out_dir), *argv], getattr(lab, "add_arguments", None),
+                          lab.__file__)
+    return cli.execute(lab.main, args)

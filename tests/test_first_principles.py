@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from labtools import load_lab
+from labtools import load_lab, run_main
 
 GRADIENT_DESCENT = "labs/_09_gradient_descent.py"
 LOSSES = "labs/_10_loss_functions.py"
@@ -16,11 +16,7 @@ CLASSIFICATION = "labs/_13_logistic_classification.py"
 
 @pytest.fixture(scope="module")
 def descent(tmp_path_factory):
-    from common import cli
-
-    lab = load_lab(GRADIENT_DESCENT)
-    args = cli.parse_args(lab.__doc__, ["--out", str(tmp_path_factory.mktemp("gd"))], lab.add_arguments, lab.__file__)
-    return cli.execute(lab.main, args)
+    return run_main(GRADIENT_DESCENT, tmp_path_factory.mktemp("gd"))
 
 
 def test_automatic_differentiation_of_x_squared(descent):

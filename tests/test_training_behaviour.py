@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from labtools import load_lab
+from labtools import load_lab, run_main
 
 BOUNDARIES = "labs/_14_decision_boundaries.py"
 OPTIMIZERS = "labs/_15_optimizers.py"
@@ -14,11 +14,7 @@ REGULARIZATION = "labs/_16_regularization.py"
 
 @pytest.fixture(scope="module")
 def boundaries(tmp_path_factory):
-    from common import cli
-
-    lab = load_lab(BOUNDARIES)
-    args = cli.parse_args(lab.__doc__, ["--out", str(tmp_path_factory.mktemp("b"))], lab.add_arguments, lab.__file__)
-    return cli.execute(lab.main, args)
+    return run_main(BOUNDARIES, tmp_path_factory.mktemp("b"))
 
 
 def test_relu_and_tanh_both_classify_the_rings(boundaries):
@@ -48,11 +44,7 @@ def test_relu_curves_are_straight_pieces_and_tanh_curves_are_not(boundaries):
 
 @pytest.fixture(scope="module")
 def optimizers(tmp_path_factory):
-    from common import cli
-
-    lab = load_lab(OPTIMIZERS)
-    args = cli.parse_args(lab.__doc__, ["--out", str(tmp_path_factory.mktemp("o"))], lab.add_arguments, lab.__file__)
-    return cli.execute(lab.main, args)
+    return run_main(OPTIMIZERS, tmp_path_factory.mktemp("o"))
 
 
 def test_every_optimizer_lowers_the_loss(optimizers):
