@@ -157,3 +157,30 @@ def _declared_figures(lab: str):
     source = (REPO_ROOT / "labs" / f"{lab}.py").read_text(encoding="utf-8")
     declared = re.search(r"^FIGURES = \((.*?)\)", source, re.MULTILINE | re.DOTALL).group(1)
     return re.findall(r'"([^"]+\.png)"', declared)
+
+
+# Labs that train for minutes are quoted from a full run, marked <!-- full run: labs/... -->. The
+# suite cannot re-run them; what it can check is that the block is the lab's and that its final test
+# accuracy is the one the chapter's table (measured by benchmarks/mnist_labs.py) reports.
+FULL_RUN_BLOCK = re.compile(r"<!-- full run: (\S+)[^>]*? -->\n```text\n(.*?)```", re.DOTALL)
+ACCURACY = re.compile(r"test accuracy[^0-9\n]*([0-9.]+)%", re.IGNORECASE)
+
+
+@pytest.mark.parametrize("readme", READMES)
+def test_full_runs_agree_with_the_measured_table(readme):
+    text = READMES[readme]
+    blocks = FULL_RUN_BLOCK.findall(text)
+    quoted_elsewhere = ("fashion_mnist/_03_backprop_by_hand",)
+    keras_labs = {f"labs/{name}.py" for name in _lab_names()
+                  if name.startswith(("mnist/", "fashion_mnist/")) and name not in quoted_elsewhere}
+    assert {lab for lab, _ in blocks} == keras_labs
+    for lab, block in blocks:
+        assert (REPO_ROOT / lab).is_file(), lab
+        assert block.splitlines()[0].startswith("Device: "), lab
+        if lab == "labs/mnist/_04_draw_a_digit.py":
+            continue                    # Its accuracy is measured by benchmarks/recognizer.py instead.
+        quoted = ACCURACY.findall(block)[0 if "fashion_mnist/_02" in lab else -1]
+        name = lab.removeprefix("labs/").removesuffix(".py")
+        row = re.search(rf"^\| `{re.escape(name)}` \| ([0-9.]+)% \|", text, re.MULTILINE)
+        assert row, f"{readme}: no measured row for {name}"
+        assert quoted == row.group(1), f"{readme}: {name} quotes {quoted}%, the table says {row.group(1)}%"

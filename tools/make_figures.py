@@ -41,6 +41,8 @@ FIGURES = [
     ("_15_optimizers", [], "optimizer_losses.png", "optimizer_losses.png", False),
     ("_15_optimizers", [], "ravine_paths.png", "ravine_paths.png", False),
     ("_16_regularization", [], "regularization.png", "regularization.png", False),
+    ("mnist/_01_mlp", [], "training_images.png", "mnist_training_images.png", False),
+    ("mnist/_03_handwriting_network", [], "training_curves.png", "handwriting_network_training_curves.png", False),
     ("fashion_mnist/_01_mlp", [], "training_images.png", "fashion_mnist_training_images.png", False),
     ("fashion_mnist/_03_backprop_by_hand", [], "accuracy.png", "fashion_mnist_backprop_accuracy.png", False),
     ("mnist/_02_cnn", [], "test_predictions.png", "mnist_cnn_test_predictions.png", True),
