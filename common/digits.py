@@ -50,6 +50,8 @@ WORKING_SIZE = 100
 # itself (benchmarks/recognizer.py measures both).
 STROKE_RANGE = (0.09, 0.24)
 STROKE_TARGET = 0.13
+# Grey from red, green and blue, as ITU-R BT.601 (and Pillow's "L" mode) weighs them.
+LUMINANCE = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
 
@@ -107,7 +109,7 @@ def _grey_levels(image: Image.Image) -> np.ndarray:
     if not has_alpha:
         return np.asarray(image.convert("L"), dtype=np.float32) / 255.0
     rgba = np.asarray(image.convert("RGBA"), dtype=np.float32) / 255.0
-    grey = rgba[..., :3] @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    grey = rgba[..., :3] @ LUMINANCE
     alpha = rgba[..., 3]
     opaque = alpha > 0.5
     if opaque.all() or not opaque.any():
@@ -144,7 +146,7 @@ def _as_grey_array(image) -> np.ndarray:
     """Accept grey (H, W) or colour (H, W, 3 or 4) arrays with values in [0, 1] or 0-255."""
     values = np.asarray(image, dtype=np.float32)
     if values.ndim == 3 and values.shape[-1] in (3, 4):
-        values = values[..., :3] @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+        values = values[..., :3] @ LUMINANCE
     if values.ndim != 2 or min(values.shape) < 1:
         raise ImageError(f"expected a grey or colour image, got an array of shape {values.shape}")
     if values.max() > 1.0:

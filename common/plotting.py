@@ -63,6 +63,16 @@ def use_windows() -> bool:
     return matplotlib.get_backend().lower() not in _FILE_ONLY_BACKENDS
 
 
+def interact() -> None:
+    """Hand the open windows to the user and wait until they close them.
+
+    For interactive labs, after ``use_windows()`` returned True; the only
+    place a lab waits for a window. Without a window toolkit it returns at once.
+    """
+    if matplotlib.get_backend().lower() not in _FILE_ONLY_BACKENDS and plt.get_fignums():
+        plt.show()
+
+
 def _relative_to_cwd(path: Path) -> str:
     """The shortest way to name ``path`` from where the user stands."""
     cwd = Path.cwd().resolve()

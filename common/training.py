@@ -265,6 +265,20 @@ def accuracy_of(model, x, y, batch_size: int = 1000) -> float:
     return float(np.mean(np.argmax(scores, axis=1) == np.asarray(y)))
 
 
+def probabilities(model, images, batch_size: int = 1000) -> np.ndarray:
+    """Each image's class probabilities, (N, classes), predicted in batches.
+
+    ``images`` are reshaped to what the model takes (an MLP's (28, 28), a
+    CNN's (28, 28, 1)). A model that ends in logits gets a softmax; one that
+    already outputs probabilities is left as it is.
+    """
+    batch = np.asarray(images).reshape((-1, *model.input_shape[1:]))
+    outputs = model.predict(batch, batch_size=batch_size, verbose=0)
+    if np.all(outputs >= 0) and np.allclose(outputs.sum(axis=1), 1.0, atol=1e-3):
+        return outputs
+    return keras.ops.convert_to_numpy(keras.ops.softmax(outputs, axis=-1))
+
+
 def use_xla_for(device_name: str):
     """``jit_compile`` for a Keras model on this device.
 

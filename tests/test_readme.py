@@ -8,12 +8,11 @@ the lab (and any flags) just above a text block:
     ...
     ```
 """
-import importlib.util
 import re
 
 import pytest
 
-from labtools import REPO_ROOT, discover_labs, run_script
+from labtools import REPO_ROOT, discover_labs, load_lab, run_script
 
 READMES = {name: (REPO_ROOT / name).read_text(encoding="utf-8") for name in ("README.md", "README.zh-CN.md")}
 OUTPUT_BLOCK = re.compile(r"<!-- output: (\S+)([^>]*?) -->\n```text\n(.*?)```", re.DOTALL)
@@ -132,18 +131,14 @@ def test_the_tutorials_link_to_each_other():
 
 
 def _figure_table():
-    spec = importlib.util.spec_from_file_location("make_figures", REPO_ROOT / "tools" / "make_figures.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.FIGURES
+    return load_lab("tools/make_figures.py").FIGURES
 
 
 def test_every_figure_shown_exists_and_is_made_by_a_lab():
     made = {}
     for lab, _flags, figure, name, _long in _figure_table():
         assert (REPO_ROOT / "labs" / f"{lab}.py").is_file(), lab
-        lab_module_figures = _declared_figures(lab)
-        assert figure in lab_module_figures, f"labs/{lab}.py does not draw {figure}"
+        assert figure in load_lab(f"labs/{lab}.py").FIGURES, f"labs/{lab}.py does not draw {figure}"
         made[f"resources/{name}"] = lab
     on_disk = {f"resources/{path.name}" for path in (REPO_ROOT / "resources").glob("*.png")}
     assert on_disk == set(made), "resources/ and tools/make_figures.py disagree"
@@ -151,12 +146,6 @@ def test_every_figure_shown_exists_and_is_made_by_a_lab():
         shown = set(FIGURE.findall(text))
         assert shown <= on_disk, f"{readme} shows figures that are not in resources/: {shown - on_disk}"
         assert shown == on_disk, f"{readme} does not show {on_disk - shown}"
-
-
-def _declared_figures(lab: str):
-    source = (REPO_ROOT / "labs" / f"{lab}.py").read_text(encoding="utf-8")
-    declared = re.search(r"^FIGURES = \((.*?)\)", source, re.MULTILINE | re.DOTALL).group(1)
-    return re.findall(r'"([^"]+\.png)"', declared)
 
 
 # Labs that train for minutes are quoted from a full run, marked <!-- full run: labs/... -->. The

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from common import data, digits
+from common import data, digits, training
 from labtools import load_lab, run_script
 
 LAB = "labs/mnist/_04_draw_a_digit.py"
@@ -290,7 +290,7 @@ def drawing_pad(trained_model):
 
     def recognize_image(image):
         seen = digits.to_mnist(image)
-        return seen, lab.probabilities(model, seen[np.newaxis])[0]
+        return seen, training.probabilities(model, seen[np.newaxis])[0]
 
     return lab.DrawingPad(recognize_image, figure=Figure(figsize=(9, 5)))
 

@@ -106,12 +106,6 @@ def compile_model(model, total_steps: int, device_name: str):
     return model
 
 
-def probabilities(model, images) -> np.ndarray:
-    """Softmax of the model's logits, (N, 10), predicted in batches."""
-    logits = model.predict(images, batch_size=1000, verbose=0)
-    return keras.ops.convert_to_numpy(keras.ops.softmax(logits, axis=-1))
-
-
 def main(args) -> dict:
     dataset = data.load_fashion_mnist()
     if args.smoke:
@@ -143,7 +137,7 @@ def main(args) -> dict:
 
     # The test set, once.
     test_images = data.scaled(x_test)[..., np.newaxis]
-    predicted = np.argmax(probabilities(model, test_images), axis=1)
+    predicted = np.argmax(training.probabilities(model, test_images), axis=1)
     test_accuracy = float(np.mean(predicted == y_test))
     mistakes = int(np.sum(predicted != y_test))
     print(f"Test accuracy: {test_accuracy:.2%} ({mistakes} of {len(y_test):,} test images wrong)")
@@ -153,7 +147,8 @@ def main(args) -> dict:
     # results (like the benchmark table's) do not use it, so it is reported
     # separately.
     mirrored_accuracy = float(np.mean(np.argmax(
-        probabilities(model, test_images) + probabilities(model, test_images[:, :, ::-1]), axis=1) == y_test))
+        training.probabilities(model, test_images) + training.probabilities(model, test_images[:, :, ::-1]),
+        axis=1) == y_test))
     print(f"Test accuracy averaging each image with its mirror image: {mirrored_accuracy:.2%}")
 
     plotting.save_figure(plotting.training_curves(history, "Fashion-MNIST convolutional network"),

@@ -28,7 +28,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from common import cli, digits, paths, plotting  # Before TensorFlow: it starts TensorFlow quietly.
+from common import cli, digits, paths, plotting, training  # Before TensorFlow: it starts TensorFlow quietly.
 import keras
 import numpy as np
 from PIL import Image, ImageDraw
@@ -107,23 +107,17 @@ def load_model(args):
     return model
 
 
-def probabilities(model, images: np.ndarray) -> np.ndarray:
-    """Each image's probability for the digits 0-9, shape (N, 10)."""
-    batch = images.reshape((-1, *model.input_shape[1:]))
-    outputs = model.predict(batch, batch_size=256, verbose=0)
-    # The CNN lab's model gives logits; a model that ends in softmax gives
-    # probabilities already.
-    if np.all(outputs >= 0) and np.allclose(outputs.sum(axis=1), 1.0, atol=1e-3):
-        return outputs
-    return keras.ops.convert_to_numpy(keras.ops.softmax(outputs, axis=-1))
+def best_guess(probability_row: np.ndarray) -> str:
+    """'7 (98.1%)'."""
+    digit = int(np.argmax(probability_row))
+    return f"{digit} ({probability_row[digit]:.1%})"
 
 
 def describe(probability_row: np.ndarray) -> str:
     """'7 (98.1%); next 1 (1.2%), 9 (0.3%)'."""
     order = np.argsort(probability_row)[::-1][:TOP_GUESSES]
-    best = f"{order[0]} ({probability_row[order[0]]:.1%})"
     others = ", ".join(f"{digit} ({probability_row[digit]:.1%})" for digit in order[1:])
-    return f"{best}; next {others}"
+    return f"{best_guess(probability_row)}; next {others}"
 
 
 # --- Image files ---------------------------------------------------------------
@@ -143,7 +137,7 @@ def recognize_files(model, paths_given, prepare, out: Path) -> dict:
             print(problem, file=sys.stderr)
     results = []
     if prepared:
-        probability_rows = probabilities(model, np.stack(prepared))
+        probability_rows = training.probabilities(model, np.stack(prepared))
         for path, row in zip(names, probability_rows):
             digit = int(np.argmax(row))
             results.append((path, digit, float(row[digit])))
@@ -259,7 +253,7 @@ class DrawingPad:
             print("The canvas is empty: draw a digit first.")
         else:
             self.answer = int(np.argmax(probability_row))
-            self._show_answer(seen, probability_row, f"It reads {describe(probability_row).split(';')[0]}")
+            self._show_answer(seen, probability_row, f"It reads {best_guess(probability_row)}")
             print(f"Recognized: {describe(probability_row)}")
         self.figure.canvas.draw_idle()
         return self.answer
@@ -335,12 +329,12 @@ def main(args) -> dict:
 
         def recognize(image):
             seen = prepare(image)
-            return seen, probabilities(model, seen[np.newaxis])[0]
+            return seen, training.probabilities(model, seen[np.newaxis])[0]
 
         if windows:
             pad = DrawingPad(recognize)
             print("Draw a digit in the window: Enter reads it, Backspace clears, Escape or closing quits.")
-            plotting.plt.show()
+            plotting.interact()
             return {"answer": pad.answer}
         image_paths = args.image
         if args.smoke and image_paths is None:
