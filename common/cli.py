@@ -6,8 +6,9 @@ A lab ends with::
         cli.run_lab(main, __doc__, add_arguments)
 
 ``run_lab`` parses the common flags plus the lab's own (``add_arguments``),
-seeds every random generator, picks the device, prepares ``--out``, prints the
-device line and calls ``main(args)`` under ``tf.device``. A ``LabError``
+seeds every random generator, picks the device (or, for a lab that adds the
+``common.distribute`` flags, the strategy), prepares ``--out``, prints the
+device line and calls ``main(args)`` under ``tf.device`` (or the strategy's scope). A ``LabError``
 becomes one line on standard error and exit status 2.
 """
 import argparse
@@ -18,7 +19,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from common import device, paths, plotting
+from common import device, distribute, paths, plotting
 from common.errors import LabError
 
 DEFAULT_SEED = 1
@@ -132,6 +133,11 @@ def execute(main, args: argparse.Namespace):
     """Prepare everything ``main`` relies on, run it on the chosen device, return its result."""
     device_name = device.resolve(args.device)
     args.device_name = device_name
+    if hasattr(args, "strategy"):
+        # Before anything else touches TensorFlow: strategies and split CPUs must come first.
+        scope, notes = distribute.prepare(args)
+    else:
+        scope, notes = tf.device(device_name), []
     try:
         args.out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -140,7 +146,9 @@ def execute(main, args: argparse.Namespace):
     keras.utils.set_random_seed(args.seed)
     plotting.configure(show=args.show)
     print(device.describe(args.device, device_name), flush=True)
-    with tf.device(device_name):
+    for line in notes:
+        print(line, flush=True)
+    with scope:
         result = main(args)
     plotting.show()
     return result

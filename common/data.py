@@ -166,4 +166,10 @@ def pipeline(images, labels, batch_size: int, shuffle_seed=None):
     dataset = tf.data.Dataset.from_tensor_slices((images, labels)).cache()
     if shuffle_seed is not None:
         dataset = dataset.shuffle(len(images), seed=shuffle_seed, reshuffle_each_iteration=True)
-    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    # Under a multi-worker strategy each worker takes its share of every
+    # batch. The arrays come from memory, not from files that could be dealt
+    # out, so the share is cut from the data itself (every worker shuffles
+    # alike, with the same seed). Without a strategy this option does nothing.
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE).with_options(options)

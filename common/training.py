@@ -30,6 +30,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from common import distribute
 from common.errors import LabError
 
 STATE_FILE = "last.keras"
@@ -136,6 +137,10 @@ class Checkpoints:
 
     def __init__(self, out_dir, settings: dict, fresh: bool = False):
         self.folder = Path(out_dir) / "checkpoints"
+        policy = keras.mixed_precision.global_policy().name
+        if policy != "float32":
+            # A float16 run (--mixed-precision) is not continued in float32, nor the other way round.
+            settings = {**settings, "dtype_policy": policy}
         self.settings = json.loads(json.dumps(settings))  # As it will read back from JSON.
         if fresh and self.folder.exists():
             shutil.rmtree(self.folder)
@@ -150,29 +155,43 @@ class Checkpoints:
         """Return ``(model, completed_epochs, history)``, from saved state where there is any.
 
         The model returned is the saved one (optimizer state included) when
-        resuming, else the ``model`` passed in, unchanged.
+        resuming, else the ``model`` passed in, unchanged. The workers of a
+        cluster must all find the same epoch, or none of them resumes.
         """
+        meta = self._usable_state()
+        completed = int(meta["epoch"]) if meta else 0
+        if not distribute.same_on_every_worker(completed):
+            raise LabError("the workers found saved state of different epochs (one of them lost or kept other "
+                           "state); run all of them again with --fresh")
+        if not meta:
+            return model, 0, {}
+        state_path = self.folder / STATE_FILE
+        restored = keras.models.load_model(state_path)
+        print(f"Resuming after epoch {completed} from {state_path} (optimizer state included); "
+              "--fresh starts over.")
+        return restored, completed, meta["history"]
+
+    def _usable_state(self):
+        """The saved state's description if it can be resumed; else None, with stale state removed."""
         meta_path, state_path = self.folder / META_FILE, self.folder / STATE_FILE
         if not (meta_path.exists() and state_path.exists()):
-            return model, 0, {}
+            return None
         try:
             meta = json.loads(meta_path.read_text())
             saved_settings = meta["settings"]
-        except (ValueError, KeyError):
+            int(meta["epoch"]), dict(meta["history"])
+        except (ValueError, KeyError, TypeError):
             print(f"The saved state in {self.folder} is unreadable; starting over.")
             self._clear()
-            return model, 0, {}
+            return None
         if saved_settings != self.settings:
             changed = sorted(key for key in set(saved_settings) | set(self.settings)
                              if saved_settings.get(key) != self.settings.get(key))
             print(f"The saved state in {self.folder} was made with other settings ({', '.join(changed)}); "
                   "starting over. Use another --out to keep both.")
             self._clear()
-            return model, 0, {}
-        restored = keras.models.load_model(state_path)
-        print(f"Resuming after epoch {meta['epoch']} from {state_path} (optimizer state included); "
-              "--fresh starts over.")
-        return restored, int(meta["epoch"]), meta["history"]
+            return None
+        return meta
 
     def callbacks(self, history: dict, total_epochs: int, every: int = 5, tensorboard_dir=None) -> list:
         """The callbacks that save state each epoch, weights every ``every`` epochs, and TensorBoard logs."""

@@ -19,7 +19,7 @@ Expected: an untrained validation accuracy near 10% (chance), one line per
 Try:      --epochs 30 and watch validation accuracy stop rising while training
           accuracy still climbs; --tensorboard, then `tensorboard --logdir outputs`.
 """
-from common import cli, data, plotting, training  # Before TensorFlow: it starts TensorFlow quietly.
+from common import cli, data, distribute, plotting, training  # Before TensorFlow: it starts TensorFlow quietly.
 import keras
 from keras import layers
 
@@ -33,18 +33,19 @@ FIGURES = ("first_image.png", "training_images.png", "training_curves.png")
 def add_arguments(parser):
     cli.add_epochs(parser, NUM_EPOCHS, "how many epochs to train in all")
     parser.add_argument("--batch-size", type=cli.positive_int, default=BATCH_SIZE,
-                        help=f"examples per training step (default: {BATCH_SIZE})")
+                        help=f"examples per training step on each device (default: {BATCH_SIZE})")
     parser.add_argument("--train-size", type=cli.positive_int, default=None,
                         help="train on only the first N training images (default: all 60,000)")
     parser.add_argument("--fresh", action="store_true", help="ignore saved state and start over")
     parser.add_argument("--tensorboard", action="store_true", help="write TensorBoard logs under --out")
+    distribute.add_arguments(parser)
 
 
 def build_model():
     inputs = keras.Input(shape=(28, 28))
     x = layers.Flatten()(inputs)                         # (batch, 784)
     x = layers.Dense(128, activation="relu")(x)
-    outputs = layers.Dense(10)(x)                        # Logits: one score per class.
+    outputs = layers.Dense(10, dtype="float32")(x)         # Logits: one score per class.
     return keras.Model(inputs, outputs, name="fashion_mnist_mlp")
 
 
@@ -73,7 +74,9 @@ def main(args) -> dict:
 
     (x_fit, y_fit), (x_val, y_val) = training.split_validation(data.scaled(x_train), y_train,
                                                                 VALIDATION_FRACTION)
-    settings = {"lab": args.lab_name, "training_examples": len(x_fit), "batch_size": args.batch_size}
+    # --batch-size examples for each device; with several (--strategy) a step takes them all.
+    batch_size = distribute.global_batch_size(args.batch_size)
+    settings = {"lab": args.lab_name, "training_examples": len(x_fit), "batch_size": batch_size}
     checkpoints = training.Checkpoints(args.out, settings, fresh=args.fresh)
     model, completed, history = checkpoints.resume(compiled(build_model()))
     if completed == 0:
@@ -81,7 +84,7 @@ def main(args) -> dict:
               "(chance is 10%)")
     epochs = 1 if args.smoke else args.epochs
     history = training.fit(model, checkpoints, completed, history, epochs=epochs,
-                           x=x_fit, y=y_fit, batch_size=args.batch_size, validation_data=(x_val, y_val),
+                           x=x_fit, y=y_fit, batch_size=batch_size, validation_data=(x_val, y_val),
                            tensorboard_dir=args.out / "tensorboard" if args.tensorboard else None)
     plotting.save_figure(plotting.training_curves(history, "Fashion-MNIST multilayer perceptron"), args.out, FIGURES[2])
 

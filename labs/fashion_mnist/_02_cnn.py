@@ -25,7 +25,7 @@ Expected: one line per epoch and a test accuracy of about 92.7% after 25
 Try:      --augment-shift 0 --no-flip (no augmentation) and compare the gap
           between training and validation accuracy.
 """
-from common import cli, data, plotting, training  # Before TensorFlow: it starts TensorFlow quietly.
+from common import cli, data, distribute, plotting, training  # Before TensorFlow: it starts TensorFlow quietly.
 import keras
 import numpy as np
 from keras import layers
@@ -54,13 +54,14 @@ FIGURES = ("training_curves.png", "test_predictions.png", "confusion_matrix.png"
 def add_arguments(parser):
     cli.add_epochs(parser, NUM_EPOCHS, "how many epochs to train in all")
     parser.add_argument("--batch-size", type=cli.positive_int, default=BATCH_SIZE,
-                        help=f"images per step (default: {BATCH_SIZE})")
+                        help=f"images per step on each device (default: {BATCH_SIZE})")
     parser.add_argument("--augment-shift", type=cli.fraction, default=AUGMENT_SHIFT,
                         help=f"largest random shift, as a fraction of the image size "
                              f"(default: {AUGMENT_SHIFT}; 0 turns shifting off)")
     parser.add_argument("--no-flip", action="store_true", help="do not mirror training images left to right")
     parser.add_argument("--fresh", action="store_true", help="ignore saved state and start over")
     parser.add_argument("--tensorboard", action="store_true", help="write TensorBoard logs under --out")
+    distribute.add_arguments(parser)
 
 
 def build_model(augment_shift: float, flip: bool = True):
@@ -90,7 +91,7 @@ def build_model(augment_shift: float, flip: bool = True):
     # turning into memorising them.
     x = layers.Dense(256, activation="relu")(x)
     x = layers.Dropout(0.5)(x)
-    outputs = layers.Dense(10)(x)                        # Logits; softmax turns them into probabilities.
+    outputs = layers.Dense(10, dtype="float32")(x)         # Logits; softmax turns them into probabilities.
     return keras.Model(inputs, outputs, name="fashion_mnist_cnn")
 
 
@@ -114,17 +115,19 @@ def main(args) -> dict:
     images = data.scaled(x_train)[..., np.newaxis]                  # (60000, 28, 28, 1)
     validation_size = min(VALIDATION_SIZE, len(images) // 10)
     one_hot = keras.utils.to_categorical(y_train, 10)               # (60000, 10)
-    train = data.pipeline(images[:-validation_size], one_hot[:-validation_size], args.batch_size,
+    # --batch-size images for each device; with several (--strategy) a step takes them all.
+    batch_size = distribute.global_batch_size(args.batch_size)
+    train = data.pipeline(images[:-validation_size], one_hot[:-validation_size], batch_size,
                           shuffle_seed=args.seed)
     validation = data.pipeline(images[-validation_size:], one_hot[-validation_size:], 1000)
-    steps_per_epoch = int(np.ceil((len(images) - validation_size) / args.batch_size))
+    steps_per_epoch = int(np.ceil((len(images) - validation_size) / batch_size))
     epochs = 1 if args.smoke else args.epochs
 
     model = compile_model(build_model(args.augment_shift, flip=not args.no_flip), steps_per_epoch * epochs,
                           args.device_name)
     # The schedule spans all the epochs, so a different --epochs is a different run.
     settings = {"lab": args.lab_name, "training_examples": len(images) - validation_size,
-                "batch_size": args.batch_size, "augment_shift": args.augment_shift, "flip": not args.no_flip,
+                "batch_size": batch_size, "augment_shift": args.augment_shift, "flip": not args.no_flip,
                 "epochs": epochs, "label_smoothing": LABEL_SMOOTHING}
     checkpoints = training.Checkpoints(args.out, settings, fresh=args.fresh)
     model, completed, history = checkpoints.resume(model)

@@ -112,10 +112,18 @@ def train_epoch(X, T, params, learning_rate, order, batch_size):
             params[name].assign_add(step)
 
 
-def accuracy(X, labels, params) -> float:
-    """Fraction of images whose highest output is the right class."""
-    predicted = tf.argmax(forward(X, params)[1], axis=1, output_type=tf.int32)
-    return float(tf.reduce_mean(tf.cast(predicted == labels, tf.float32)))
+def accuracy(X, labels, params, batch_size: int = 10_000) -> float:
+    """Fraction of images whose highest output is the right class.
+
+    Counted ``batch_size`` images at a time, so a wide hidden layer
+    (--hidden-units) does not need the activations of all 60,000 at once.
+    """
+    correct = 0
+    for start in range(0, int(X.shape[0]), batch_size):
+        outputs = forward(X[start:start + batch_size], params)[1]
+        predicted = tf.argmax(outputs, axis=1, output_type=tf.int32)
+        correct += int(tf.reduce_sum(tf.cast(predicted == labels[start:start + batch_size], tf.int32)))
+    return correct / int(X.shape[0])
 
 
 def main(args) -> dict:

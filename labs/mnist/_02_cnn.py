@@ -22,7 +22,7 @@ Expected: one line per epoch and a test accuracy of about 99.4-99.5% after 20
 Try:      --augment-shift 0 (no augmentation) and compare the gap between
           training and validation accuracy.
 """
-from common import cli, data, plotting, training  # Before TensorFlow: it starts TensorFlow quietly.
+from common import cli, data, distribute, plotting, training  # Before TensorFlow: it starts TensorFlow quietly.
 import keras
 import numpy as np
 from keras import layers
@@ -47,12 +47,13 @@ FIGURES = ("training_curves.png", "test_predictions.png", "confusion_matrix.png"
 def add_arguments(parser):
     cli.add_epochs(parser, NUM_EPOCHS, "how many epochs to train in all")
     parser.add_argument("--batch-size", type=cli.positive_int, default=BATCH_SIZE,
-                        help=f"images per step (default: {BATCH_SIZE})")
+                        help=f"images per step on each device (default: {BATCH_SIZE})")
     parser.add_argument("--augment-shift", type=cli.fraction, default=AUGMENT_SHIFT,
                         help=f"largest random shift, as a fraction of the image size "
                              f"(default: {AUGMENT_SHIFT}; 0 turns augmentation off)")
     parser.add_argument("--fresh", action="store_true", help="ignore saved state and start over")
     parser.add_argument("--tensorboard", action="store_true", help="write TensorBoard logs under --out")
+    distribute.add_arguments(parser)
 
 
 def build_model(augment_shift: float):
@@ -75,7 +76,7 @@ def build_model(augment_shift: float):
     # from memorising the training set without slowing it down as much.
     x = layers.Dense(128, activation="relu")(x)
     x = layers.Dropout(0.25)(x)
-    outputs = layers.Dense(10)(x)                       # Logits; softmax turns them into probabilities.
+    outputs = layers.Dense(10, dtype="float32")(x)        # Logits; softmax turns them into probabilities.
     return keras.Model(inputs, outputs, name="mnist_cnn")
 
 
@@ -96,14 +97,16 @@ def main(args) -> dict:
     (x_train, y_train), (x_test, y_test) = dataset
     images = data.scaled(x_train)[..., np.newaxis]                  # (60000, 28, 28, 1)
     validation_size = min(VALIDATION_SIZE, len(images) // 10)
-    train = data.pipeline(images[:-validation_size], y_train[:-validation_size], args.batch_size,
+    # --batch-size images for each device; with several (--strategy) a step takes them all.
+    batch_size = distribute.global_batch_size(args.batch_size)
+    train = data.pipeline(images[:-validation_size], y_train[:-validation_size], batch_size,
                           shuffle_seed=args.seed)
     validation = data.pipeline(images[-validation_size:], y_train[-validation_size:], 1000)
-    steps_per_epoch = int(np.ceil((len(images) - validation_size) / args.batch_size))
+    steps_per_epoch = int(np.ceil((len(images) - validation_size) / batch_size))
 
     model = compile_model(build_model(args.augment_shift), steps_per_epoch, args.device_name)
     settings = {"lab": args.lab_name, "training_examples": len(images) - validation_size,
-                "batch_size": args.batch_size, "augment_shift": args.augment_shift}
+                "batch_size": batch_size, "augment_shift": args.augment_shift}
     checkpoints = training.Checkpoints(args.out, settings, fresh=args.fresh)
     model, completed, history = checkpoints.resume(model)
     epochs = 1 if args.smoke else args.epochs

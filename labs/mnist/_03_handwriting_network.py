@@ -20,7 +20,7 @@ Expected: one line per epoch, early stopping somewhere in the 40 epochs, and
 Try:      --learning-rate 0.02 (ten times smaller: still improving at epoch 40);
           --patience 10.
 """
-from common import cli, data, plotting, training  # Before TensorFlow: it starts TensorFlow quietly.
+from common import cli, data, distribute, plotting, training  # Before TensorFlow: it starts TensorFlow quietly.
 import keras
 from keras import layers
 
@@ -37,11 +37,12 @@ def add_arguments(parser):
     cli.add_epochs(parser, MAX_EPOCHS, "the most epochs to train")
     cli.add_learning_rate(parser, LEARNING_RATE, "the SGD step size")
     parser.add_argument("--batch-size", type=cli.positive_int, default=BATCH_SIZE,
-                        help=f"images per step (default: {BATCH_SIZE})")
+                        help=f"images per step on each device (default: {BATCH_SIZE})")
     parser.add_argument("--patience", type=cli.positive_int, default=PATIENCE,
                         help=f"epochs without a better validation loss before stopping (default: {PATIENCE})")
     parser.add_argument("--fresh", action="store_true", help="ignore saved state and start over")
     parser.add_argument("--tensorboard", action="store_true", help="write TensorBoard logs under --out")
+    distribute.add_arguments(parser)
 
 
 def build_model():
@@ -51,7 +52,7 @@ def build_model():
     x = layers.Flatten()(inputs)                                                    # (batch, 784)
     x = layers.Dense(64, activation="sigmoid", kernel_initializer=xavier)(x)
     x = layers.Dense(16, activation="sigmoid", kernel_initializer=xavier)(x)
-    outputs = layers.Dense(10, activation="softmax", kernel_initializer=xavier)(x)  # Probabilities.
+    outputs = layers.Dense(10, activation="softmax", kernel_initializer=xavier, dtype="float32")(x)  # Probabilities.
     return keras.Model(inputs, outputs, name="mnist_64_16")
 
 
@@ -66,7 +67,9 @@ def main(args) -> dict:
     model = build_model()
     model.compile(optimizer=keras.optimizers.SGD(learning_rate=args.learning_rate),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    settings = {"lab": args.lab_name, "training_examples": len(x_fit), "batch_size": args.batch_size,
+    # --batch-size examples for each device; with several (--strategy) a step takes them all.
+    batch_size = distribute.global_batch_size(args.batch_size)
+    settings = {"lab": args.lab_name, "training_examples": len(x_fit), "batch_size": batch_size,
                 "learning_rate": args.learning_rate}
     checkpoints = training.Checkpoints(args.out, settings, fresh=args.fresh)
     model, completed, history = checkpoints.resume(model)
@@ -74,7 +77,7 @@ def main(args) -> dict:
                                               patience=args.patience)
     epochs = 1 if args.smoke else args.epochs
     history = training.fit(model, checkpoints, completed, history, epochs=epochs, extra_callbacks=[stopper],
-                           x=x_fit, y=y_fit, batch_size=args.batch_size, validation_data=(x_val, y_val),
+                           x=x_fit, y=y_fit, batch_size=batch_size, validation_data=(x_val, y_val),
                            tensorboard_dir=args.out / "tensorboard" if args.tensorboard else None)
     trained = len(history.get("loss", []))
     best_epoch = stopper.restore_best(model, history)

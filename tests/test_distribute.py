@@ -1,0 +1,199 @@
+"""More than one device: mirrored over two logical CPUs, two workers on 127.0.0.1, and the flags' errors.
+
+Every run here is a separate process (a strategy must be set up before
+TensorFlow starts computing) with a time limit; the workers talk only over
+the loopback address, on ports found free at run time.
+"""
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+from common import cli, distribute
+from common.errors import LabError
+from labtools import REPO_ROOT, headless_env, load_lab
+
+PROBE = "tests/strategy_probe.py"
+MLP = "labs/mnist/_01_mlp.py"
+CNN = "labs/mnist/_02_cnn.py"
+TIME_LIMIT = 180  # seconds for any one run; a stuck worker is killed, never waited for
+
+
+def _free_ports(count: int) -> list:
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for each in sockets:
+            each.bind(("127.0.0.1", 0))
+        return [each.getsockname()[1] for each in sockets]
+    finally:
+        for each in sockets:
+            each.close()
+
+
+def _run(script, *argv, cwd, env=None):
+    return subprocess.run([sys.executable, str(REPO_ROOT / script), *argv], cwd=cwd, env=env or headless_env(),
+                          capture_output=True, text=True, timeout=TIME_LIMIT)
+
+
+def _tf_config(addresses, index) -> str:
+    return json.dumps({"cluster": {"worker": addresses}, "task": {"type": "worker", "index": index}})
+
+
+def _run_workers(script, *argv, cwd, count=2, start=None):
+    """Run ``count`` workers of one cluster on 127.0.0.1 (or only ``start`` of them); return their results."""
+    addresses = [f"127.0.0.1:{port}" for port in _free_ports(count)]
+    indices = range(count) if start is None else start
+    processes = [subprocess.Popen([sys.executable, str(REPO_ROOT / script), "--strategy", "multi-worker", *argv],
+                                  cwd=cwd, env=headless_env(TF_CONFIG=_tf_config(addresses, index)),
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for index in indices]
+    results = []
+    try:
+        for process in processes:
+            stdout, stderr = process.communicate(timeout=TIME_LIMIT)
+            results.append((process.returncode, stdout, stderr))
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+    return results
+
+
+@pytest.fixture(scope="module")
+def one_device(tmp_path_factory):
+    """The probe's weights trained on one device, and its output."""
+    folder = tmp_path_factory.mktemp("one_device")
+    result = _run(PROBE, "--out", str(folder), cwd=folder)
+    assert result.returncode == 0, result.stderr
+    return np.load(folder / "weights.npy"), result.stdout
+
+
+def test_mirrored_and_multi_worker_training_equal_one_device(tmp_path, one_device):
+    """Two replicas add up their half-batch gradients: the same steps as one device taking the whole batch."""
+    reference, stdout = one_device
+    mirrored = _run(PROBE, "--out", str(tmp_path / "mirrored"), "--strategy", "mirrored",
+                    "--devices", "CPU:0,CPU:1", cwd=tmp_path)
+    assert mirrored.returncode == 0, mirrored.stderr
+    assert "mirrored over CPU:0, CPU:1 (2 replicas" in mirrored.stdout
+    workers = _run_workers(PROBE, "--out", str(tmp_path / "cluster"), cwd=tmp_path)
+    for code, stdout, stderr in workers:
+        assert code == 0, stderr
+        assert "2 replicas in all" in stdout
+
+    chief = np.load(tmp_path / "cluster" / "weights.npy")
+    worker = np.load(tmp_path / "cluster" / "worker-1" / "weights.npy")
+    np.testing.assert_array_equal(chief, worker)       # The two workers end with identical weights,
+    np.testing.assert_allclose(chief, reference, atol=1e-6)   # which are one device's,
+    np.testing.assert_allclose(np.load(tmp_path / "mirrored" / "weights.npy"), reference, atol=1e-6)  # as are these.
+    # And the training did move the weights: the losses fell.
+    losses = [float(value) for value in stdout.split("losses:")[1].split()]
+    assert losses[1] < losses[0]
+
+
+def test_the_cnn_lab_trains_mirrored_over_two_cpu_devices(tmp_path):
+    result = _run(CNN, "--smoke", "--out", str(tmp_path / "out"), "--strategy", "mirrored",
+                  "--devices", "CPU:0,CPU:1", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "2 replicas" in result.stdout
+    accuracy = float(result.stdout.split("Test accuracy: ")[1].split("%")[0])
+    assert accuracy > 30  # One short epoch on 2,000 images; chance is 10%.
+    assert (tmp_path / "out" / "mnist_cnn.keras").exists()
+
+
+def test_two_workers_train_resume_and_agree(tmp_path):
+    out = tmp_path / "out"
+    flags = ["--train-size", "600", "--out", str(out)]
+    for code, stdout, stderr in _run_workers(MLP, *flags, "--epochs", "1", cwd=tmp_path):
+        assert code == 0, stderr
+    # The chief writes --out; the other worker keeps its own copy to resume from.
+    assert (out / "checkpoints" / "cp-0001.weights.h5").exists()
+    assert (out / "worker-1" / "checkpoints" / "cp-0001.weights.h5").exists()
+
+    resumed = _run_workers(MLP, *flags, "--epochs", "2", cwd=tmp_path)
+    for code, stdout, stderr in resumed:
+        assert code == 0, stderr
+        assert "Resuming after epoch 1" in stdout
+    accuracies = {stdout.split("test accuracy: ")[1].strip() for _, stdout, _ in resumed}
+    assert len(accuracies) == 1, accuracies
+
+    lab = load_lab(MLP)
+    weights = []
+    for folder in (out, out / "worker-1"):
+        model = lab.build_model()
+        model.load_weights(folder / "checkpoints" / "cp-0002.weights.h5")
+        weights.append(np.concatenate([w.ravel() for w in model.get_weights()]))
+    np.testing.assert_array_equal(weights[0], weights[1])
+    keras.backend.clear_session()
+
+    # A worker that lost its saved state while the chief kept its own: both stop, saying why, and neither hangs.
+    for path in (out / "worker-1" / "checkpoints").iterdir():
+        path.unlink()
+    for code, _, stderr in _run_workers(MLP, *flags, "--epochs", "3", cwd=tmp_path):
+        assert code == 2
+        assert "different epochs" in stderr and "--fresh" in stderr
+        assert "Traceback" not in stderr
+
+
+def test_a_missing_worker_is_reported_not_waited_for(tmp_path):
+    (code, stdout, stderr), = _run_workers(PROBE, "--out", str(tmp_path / "out"), "--worker-timeout", "2",
+                                           cwd=tmp_path, start=[0])
+    assert code == 2
+    assert "did not start within 2 s" in stderr and "Traceback" not in stderr
+
+
+def test_mixed_precision_without_a_capable_gpu_is_a_note_and_device_placement_is_logged(tmp_path, one_device):
+    result = _run(PROBE, "--out", str(tmp_path), "--mixed-precision", "--log-device-placement", "--device", "cpu",
+                  cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "--mixed-precision needs a GPU with compute capability 7.0" in result.stdout
+    np.testing.assert_array_equal(np.load(tmp_path / "weights.npy"), one_device[0])  # float32, as without the flag
+    placements = [line for line in (result.stdout + result.stderr).splitlines()
+                  if "MatMul" in line and "device:CPU:0" in line]
+    assert placements
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--devices", "CPU:1"], "--devices needs --strategy mirrored"),
+    (["--strategy", "mirrored", "--devices", "TPU:0"], "is not a device name"),
+    (["--strategy", "mirrored", "--devices", "CPU:0,cpu:0"], "names a device twice"),
+    (["--strategy", "mirrored", "--devices", "CPU:0,GPU:0"], "mixes CPUs and GPUs"),
+    (["--strategy", "mirrored", "--devices", "GPU:3"], "so there is no GPU:3"),
+    (["--strategy", "multi-worker"], "needs TF_CONFIG"),
+    (["--worker-timeout", "0"], "expected a number of seconds above 0"),
+])
+def test_bad_flags_get_one_line_and_status_2(tmp_path, capsys, monkeypatch, argv, message):
+    # In this process: each mistake is caught before TensorFlow is asked to do anything.
+    monkeypatch.delitem(os.environ, "TF_CONFIG", raising=False)
+    probe = load_lab(PROBE)
+    with pytest.raises(SystemExit) as stopped:
+        cli.run_lab(probe.main, probe.__doc__, probe.add_arguments, argv=["--out", str(tmp_path), *argv])
+    assert stopped.value.code == 2
+    stderr = capsys.readouterr().err
+    assert message in stderr
+    assert len(stderr.strip().splitlines()) == 1, stderr
+
+
+@pytest.mark.parametrize("config, message", [
+    ("{", "not valid JSON"),
+    ('{"task": {"type": "worker", "index": 0}}', '"cluster"'),
+    ('{"cluster": {"worker": ["127.0.0.1:1"]}}', '"task"'),
+    ('{"cluster": {"worker": ["127.0.0.1:1"]}, "task": {"type": "worker", "index": 1}}', "task index 1"),
+    ('{"cluster": {"worker": ["localhost"]}, "task": {"type": "worker", "index": 0}}', "host:port"),
+])
+def test_tf_config_mistakes_are_explained(monkeypatch, config, message):
+    monkeypatch.setitem(os.environ, "TF_CONFIG", config)
+    with pytest.raises(LabError, match=message.replace("(", r"\(")):
+        distribute.read_tf_config()
+
+
+def test_without_a_strategy_one_replica_takes_the_batch():
+    assert distribute.replicas() == 1
+    assert distribute.global_batch_size(128) == 128
+    assert distribute.same_on_every_worker(3)
+    assert distribute.is_chief()
