@@ -106,7 +106,8 @@ def build_parser(doc: str, lab_file, add_arguments=None) -> argparse.ArgumentPar
     shared.add_argument("--smoke", action="store_true",
                         help=f"a seconds-long run with tiny settings, for checks (also on when {SMOKE_ENV}=1)")
     shared.add_argument("--out", type=Path, default=None, metavar="DIR",
-                        help=f"folder for figures, logs and checkpoints (default: outputs/{name}/ in the checkout)")
+                        help=f"folder for figures, logs and checkpoints (default: outputs/{name}/ in the checkout; "
+                             f"outputs/smoke/{name}/ with --smoke)")
     shared.add_argument("--show", action="store_true",
                         help="also open the figures in windows at the end (needs a display)")
     if add_arguments is not None:
@@ -125,7 +126,11 @@ def parse_args(doc: str, argv=None, add_arguments=None, lab_file=None) -> argpar
     args = parser.parse_args(argv)
     args.lab_name = paths.lab_name(lab_file)
     args.smoke = args.smoke or _env_flag(SMOKE_ENV)
-    args.out = Path(args.out) if args.out is not None else paths.OUTPUTS_DIR / args.lab_name
+    if args.out is not None:
+        args.out = Path(args.out)
+    else:
+        # A smoke run gets a folder of its own, so it never replaces a real run's model or saved state.
+        args.out = paths.OUTPUTS_DIR / "smoke" / args.lab_name if args.smoke else paths.OUTPUTS_DIR / args.lab_name
     return args
 
 

@@ -4,6 +4,7 @@ import shutil
 import subprocess
 import sys
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -172,6 +173,9 @@ def test_defaults_and_smoke_switch(monkeypatch):
     assert _parse(["--smoke"]).smoke
     monkeypatch.setenv(cli.SMOKE_ENV, "1")
     assert _parse([]).smoke
+    # A smoke run never writes over a real run's model or saved state.
+    assert _parse([]).out == paths.OUTPUTS_DIR / "smoke" / "_03_single_perceptron"
+    assert _parse(["--out", "elsewhere"]).out == Path("elsewhere")
 
 
 def test_lab_names_follow_the_folders():

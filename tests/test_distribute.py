@@ -197,3 +197,17 @@ def test_without_a_strategy_one_replica_takes_the_batch():
     assert distribute.global_batch_size(128) == 128
     assert distribute.same_on_every_worker(3)
     assert distribute.is_chief()
+
+
+def test_the_scaling_benchmark_prints_its_table(tmp_path):
+    # Only that it works: the measuring itself belongs to the benchmark, not to a test.
+    result = subprocess.run([sys.executable, str(REPO_ROOT / "benchmarks" / "scaling.py"), "--quick"], cwd=tmp_path,
+                            env=headless_env(), capture_output=True, text=True, timeout=TIME_LIMIT)
+    assert result.returncode == 0, result.stderr
+    rows = [line.split() for line in result.stdout.splitlines() if line.strip().startswith("float32")]
+    assert [row[1] for row in rows] == ["512", "1,024"]
+    for row in rows:
+        assert row[4].endswith("s") and float(row[4].rstrip("s")) > 0          # the epoch's time
+        assert row[5].endswith("µs") and float(row[5].removesuffix("µs")) > 0   # per example
+        assert float(row[8]) >= float(row[6]) > 100                            # peak memory, MB
+    assert "grows as examples^" in result.stdout

@@ -20,7 +20,9 @@ Expected: one line per epoch and a test accuracy of about 99.4-99.5% after 20
           training_curves.png, test_predictions.png (mistakes in red) and
           confusion_matrix.png.
 Try:      --augment-shift 0 (no augmentation) and compare the gap between
-          training and validation accuracy.
+          training and validation accuracy; --strategy mirrored --devices
+          CPU:0,CPU:1 trains on two halves of the CPU at once (README:
+          "Running on GPUs and clusters").
 """
 from common import cli, data, distribute, plotting, training  # Before TensorFlow: it starts TensorFlow quietly.
 import keras
