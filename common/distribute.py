@@ -91,15 +91,21 @@ def is_chief() -> bool:
     return _chief(resolver.task_type, resolver.task_id, resolver.cluster_spec().as_dict())
 
 
+def in_cluster() -> bool:
+    """Whether this process is one worker of several (``--strategy multi-worker`` with a cluster)."""
+    strategy = tf.distribute.get_strategy()
+    return (isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+            and strategy.extended._in_multi_worker_mode())
+
+
 def same_on_every_worker(value: float) -> bool:
     """Whether every worker of a cluster holds the same ``value`` (always true on one machine).
 
     A collective operation: every worker must call it at the same point.
     """
-    strategy = tf.distribute.get_strategy()
-    if not (isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
-            and strategy.extended._in_multi_worker_mode()):
+    if not in_cluster():
         return True
+    strategy = tf.distribute.get_strategy()
     # A strategy can only add or average across workers; the values agree
     # when their spread (mean of squares less the squared mean) is zero.
     local = tf.constant([value, value * value], dtype=tf.float64)

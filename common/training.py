@@ -272,6 +272,12 @@ def fit(model, checkpoints: Checkpoints, completed: int, history: dict, *, epoch
     except KeyboardInterrupt:
         print("\nStopped. Run the same command again to continue after the last completed epoch.")
         raise
+    except (tf.errors.UnavailableError, tf.errors.DeadlineExceededError, tf.errors.AbortedError) as error:
+        if not distribute.in_cluster():
+            raise
+        first_line = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
+        raise LabError(f"another worker stopped or cannot be reached ({first_line}); run the same command on "
+                       "every worker again to continue after the last completed epoch") from None
     finally:
         if in_main_thread:
             signal.signal(signal.SIGINT, previous_handler)

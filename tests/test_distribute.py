@@ -9,6 +9,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 
 import keras
 import numpy as np
@@ -44,14 +45,19 @@ def _tf_config(addresses, index) -> str:
     return json.dumps({"cluster": {"worker": addresses}, "task": {"type": "worker", "index": index}})
 
 
-def _run_workers(script, *argv, cwd, count=2, start=None):
-    """Run ``count`` workers of one cluster on 127.0.0.1 (or only ``start`` of them); return their results."""
+def _start_workers(script, *argv, cwd, count=2, start=None):
+    """Start ``count`` workers of one cluster on 127.0.0.1 (or only ``start`` of them)."""
     addresses = [f"127.0.0.1:{port}" for port in _free_ports(count)]
     indices = range(count) if start is None else start
-    processes = [subprocess.Popen([sys.executable, str(REPO_ROOT / script), "--strategy", "multi-worker", *argv],
-                                  cwd=cwd, env=headless_env(TF_CONFIG=_tf_config(addresses, index)),
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                 for index in indices]
+    return [subprocess.Popen([sys.executable, str(REPO_ROOT / script), "--strategy", "multi-worker", *argv],
+                             cwd=cwd, env=headless_env(TF_CONFIG=_tf_config(addresses, index)),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for index in indices]
+
+
+def _run_workers(script, *argv, cwd, count=2, start=None):
+    """Run workers as ``_start_workers`` does and wait for them; return their results."""
+    processes = _start_workers(script, *argv, cwd=cwd, count=count, start=start)
     results = []
     try:
         for process in processes:
@@ -145,6 +151,28 @@ def test_a_missing_worker_is_reported_not_waited_for(tmp_path):
                                            cwd=tmp_path, start=[0])
     assert code == 2
     assert "did not start within 2 s" in stderr and "Traceback" not in stderr
+
+
+def test_when_a_worker_dies_the_others_stop_with_one_line(tmp_path):
+    out = tmp_path / "out"
+    chief, other = _start_workers(MLP, "--train-size", "20000", "--epochs", "5", "--out", str(out), cwd=tmp_path)
+    try:
+        # Let them finish one epoch together, then end worker 1 the hard way.
+        deadline = time.monotonic() + TIME_LIMIT
+        while not (out / "worker-1" / "checkpoints" / "last.json").exists():
+            assert time.monotonic() < deadline and chief.poll() is None and other.poll() is None
+            time.sleep(0.1)
+        other.kill()
+        other.communicate()
+        stdout, stderr = chief.communicate(timeout=TIME_LIMIT)
+    finally:
+        for process in (chief, other):
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+    assert chief.returncode == 2, stdout + stderr
+    assert "another worker stopped or cannot be reached" in stderr and "Traceback" not in stderr
+    assert "run the same command on every worker again" in stderr
 
 
 def test_mixed_precision_without_a_capable_gpu_is_a_note_and_device_placement_is_logged(tmp_path, one_device):
