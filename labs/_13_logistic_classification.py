@@ -12,7 +12,7 @@ You will learn:
 
 Run:      python labs/_13_logistic_classification.py
 Expected: the hand and tape gradients agreeing, the loss every 200 steps,
-          about 97% training accuracy, the perceptron reaching zero errors
+          about 98% training accuracy, the perceptron reaching zero errors
           within a few epochs, logistic_classification.png and
           threshold_perceptron.png.
 Try:      --learning-rate 0.01 (slow) or 10 (fast here: the classes are

@@ -182,3 +182,21 @@ def test_full_runs_agree_with_the_measured_table(readme):
         row = re.search(rf"^\| `{re.escape(name)}` \| ([0-9.]+)% \|", text, re.MULTILINE)
         assert row, f"{readme}: no measured row for {name}"
         assert quoted == row.group(1), f"{readme}: {name} quotes {quoted}%, the table says {row.group(1)}%"
+
+
+EXPECTED_ACCURACY = re.compile(r"accuracy of about ([0-9.]+)(?:-([0-9.]+))?%")
+
+
+def test_each_lab_expects_the_accuracy_the_table_measured():
+    # The "Expected:" line of a lab's docstring (its --help) gives the measured accuracy, at its own precision.
+    text = READMES["README.md"]
+    measured = dict(re.findall(r"^\| `((?:mnist|fashion_mnist)/\w+)` \| ([0-9.]+)% \|", text, re.MULTILINE))
+    assert len(measured) == 6, measured
+    for name, value in measured.items():
+        expected = re.sub(r"\s+", " ", load_lab(f"labs/{name}.py").__doc__.split("Expected:")[1].split("Try:")[0])
+        found = EXPECTED_ACCURACY.search(expected)
+        assert found, f"{name}: its docstring's Expected: gives no 'accuracy of about N%'"
+        low, high = found.groups()
+        decimals = len(low.partition(".")[2])
+        rounded = round(float(value), decimals)
+        assert float(low) <= rounded <= float(high or low), f"{name} expects {low}%, the table measured {value}%"

@@ -16,8 +16,8 @@ TensorFlow ops (no optimizer, no GradientTape): it is exactly -lr times the
 gradient of E, which a test checks against tf.GradientTape.
 
 Run:      python labs/fashion_mnist/_03_backprop_by_hand.py
-Expected: one line per epoch with train and test accuracy, climbing to only
-          about 60% in 10 epochs: weights drawn from a standard normal
+Expected: one line per epoch with train and test accuracy, climbing to a
+          test accuracy of about 59% in 10 epochs: weights drawn from a standard normal
           distribution make the sums of 784 inputs so large that most sigmoids
           sit flat at 0 or 1, where their derivative, and so every step, is tiny;
           accuracy.png with both curves.
