@@ -160,6 +160,7 @@ def test_ctrl_c_during_fit_stops_at_the_next_batch_and_keeps_completed_epochs(tm
     x, y = _tiny_data()
     checkpoints = training.Checkpoints(tmp_path, {"batch_size": 16})
     model, completed, history = checkpoints.resume(_tiny_model())
+    handler_before = signal.getsignal(signal.SIGINT)  # Python's default, or "ignore" in a background job
 
     class PressCtrlC(keras.callbacks.Callback):
         """Sends a real SIGINT to this process in the middle of the third epoch."""
@@ -177,4 +178,4 @@ def test_ctrl_c_during_fit_stops_at_the_next_batch_and_keeps_completed_epochs(tm
     assert "Run the same command again" in capsys.readouterr().out
     # Epochs 1 and 2 completed and were saved; the third was cut short.
     assert json.loads((checkpoints.folder / training.META_FILE).read_text())["epoch"] == 2
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is handler_before  # fit put back whatever was there
