@@ -1,9 +1,16 @@
-"""Helpers for the tests: find labs, load them, run them as a user would."""
+"""Helpers for the tests: find labs, load them, run them as a user would, in this process or in a new one."""
+import contextlib
+import dataclasses
+import functools
 import importlib.util
+import io
 import os
 import re
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 from common import cli, paths
 
@@ -18,13 +25,28 @@ def discover_labs() -> list:
 
 
 def load_lab(relative_path: str):
-    """Import a lab file as a module without running it (labs do nothing at import)."""
+    """Import a lab file as a module without running it (labs do nothing at import).
+
+    The module is registered under its name, as Python registers a script's
+    module, so ``cli.run_lab`` finds the lab's file from its ``main``.
+    """
     path = REPO_ROOT / relative_path
     module_name = "lab_" + re.sub(r"\W", "_", relative_path)
     spec = importlib.util.spec_from_file_location(module_name, path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def same_worker(name: str):
+    """Mark tests that share one expensive run (or must not overlap) to run in one test process.
+
+    With several test processes (pytest-xdist, ``--dist loadgroup``) tests with
+    the same ``name`` go to the same process, where a session-scoped run is made
+    once; with one process the mark changes nothing.
+    """
+    return pytest.mark.xdist_group(name)
 
 
 def headless_env(**extra) -> dict:
@@ -41,6 +63,45 @@ def run_script(relative_path: str, *argv: str, cwd, timeout: int = 300) -> subpr
         [sys.executable, str(REPO_ROOT / relative_path), *argv],
         cwd=cwd, env=headless_env(), capture_output=True, text=True, timeout=timeout,
     )
+
+
+@dataclasses.dataclass
+class LabRun:
+    """One run of a lab: its exit status, what it printed, what its ``main`` returned, its ``--out``."""
+    returncode: int
+    stdout: str
+    stderr: str
+    result: object
+    out: Path
+
+
+def run_in_process(relative_path: str, out_dir, *argv: str) -> LabRun:
+    """Run a lab as ``python <lab> <argv> --out <out_dir>`` does, but in this process.
+
+    The lab goes through ``cli.run_lab`` itself, so parsing, seeding, the
+    device line and the exit status are the program's own; only the new Python
+    process and TensorFlow start-up (about 4 s each) are saved. ``stdout`` and
+    ``stderr`` hold what the lab's Python code printed; what TensorFlow's
+    native code writes to the process's file descriptors is not in them, so
+    checks on that run the lab with ``run_script``.
+    """
+    lab = load_lab(relative_path)
+    returned = {}
+
+    @functools.wraps(lab.main)       # Keeps the lab's module, by which run_lab finds the lab's file.
+    def main(args):
+        returned["result"] = lab.main(args)
+        return returned["result"]
+
+    stdout, stderr = io.StringIO(), io.StringIO()
+    returncode = None
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        try:
+            cli.run_lab(main, lab.__doc__, getattr(lab, "add_arguments", None),
+                        argv=[*argv, "--out", str(out_dir)])
+        except SystemExit as stopped:
+            returncode = stopped.code
+    return LabRun(returncode, stdout.getvalue(), stderr.getvalue(), returned.get("result"), Path(out_dir))
 
 
 def assert_steps_are_gradient_steps(steps: dict, gradients: dict, learning_rate: float, tolerance=1e-6):

@@ -17,12 +17,15 @@ import pytest
 
 from common import cli, distribute
 from common.errors import LabError
-from labtools import REPO_ROOT, headless_env, load_lab
+from labtools import REPO_ROOT, headless_env, load_lab, same_worker
 
 PROBE = "tests/strategy_probe.py"
 MLP = "labs/mnist/_01_mlp.py"
 CNN = "labs/mnist/_02_cnn.py"
 TIME_LIMIT = 180  # seconds for any one run; a stuck worker is killed, never waited for
+# The tests that start clusters run one after another in one test process: their workers
+# listen on ports found free just before, and the probe's one-device run serves three of them.
+cluster = same_worker("cluster")
 
 
 def _free_ports(count: int) -> list:
@@ -71,7 +74,7 @@ def _run_workers(script, *argv, cwd, count=2, start=None):
     return results
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # Session-wide: other tests may run between its users.
 def one_device(tmp_path_factory):
     """The probe's weights trained on one device, and its output."""
     folder = tmp_path_factory.mktemp("one_device")
@@ -80,6 +83,7 @@ def one_device(tmp_path_factory):
     return np.load(folder / "weights.npy"), result.stdout
 
 
+@cluster
 def test_mirrored_and_multi_worker_training_equal_one_device(tmp_path, one_device):
     """Two replicas add up their half-batch gradients: the same steps as one device taking the whole batch."""
     reference, stdout = one_device
@@ -102,16 +106,18 @@ def test_mirrored_and_multi_worker_training_equal_one_device(tmp_path, one_devic
     assert losses[1] < losses[0]
 
 
-def test_the_cnn_lab_trains_mirrored_over_two_cpu_devices(tmp_path):
-    result = _run(CNN, "--smoke", "--out", str(tmp_path / "out"), "--strategy", "mirrored",
-                  "--devices", "CPU:0,CPU:1", cwd=tmp_path)
+@same_worker(CNN)
+def test_the_cnn_lab_trains_mirrored_over_two_cpu_devices(script_run):
+    # The run the README quotes in "Running on GPUs and clusters".
+    result = script_run(CNN, "--smoke", "--strategy", "mirrored", "--devices", "CPU:0,CPU:1")
     assert result.returncode == 0, result.stderr
     assert "2 replicas" in result.stdout
     accuracy = float(result.stdout.split("Test accuracy: ")[1].split("%")[0])
     assert accuracy > 30  # One short epoch on 2,000 images; chance is 10%.
-    assert (tmp_path / "out" / "mnist_cnn.keras").exists()
+    assert (result.out / "mnist_cnn.keras").exists()
 
 
+@cluster
 def test_two_workers_train_resume_and_agree(tmp_path):
     out = tmp_path / "out"
     flags = ["--train-size", "600", "--out", str(out)]
@@ -146,6 +152,7 @@ def test_two_workers_train_resume_and_agree(tmp_path):
         assert "Traceback" not in stderr
 
 
+@cluster
 def test_a_missing_worker_is_reported_not_waited_for(tmp_path):
     (code, stdout, stderr), = _run_workers(PROBE, "--out", str(tmp_path / "out"), "--worker-timeout", "2",
                                            cwd=tmp_path, start=[0])
@@ -153,9 +160,11 @@ def test_a_missing_worker_is_reported_not_waited_for(tmp_path):
     assert "did not start within 2 s" in stderr and "Traceback" not in stderr
 
 
+@cluster
 def test_when_a_worker_dies_the_others_stop_with_one_line(tmp_path):
     out = tmp_path / "out"
-    chief, other = _start_workers(MLP, "--train-size", "20000", "--epochs", "5", "--out", str(out), cwd=tmp_path)
+    # Many short epochs: the kill comes after the first, with dozens still to go.
+    chief, other = _start_workers(MLP, "--train-size", "2000", "--epochs", "50", "--out", str(out), cwd=tmp_path)
     try:
         # Let them finish one epoch together, then end worker 1 the hard way.
         deadline = time.monotonic() + TIME_LIMIT
@@ -175,6 +184,7 @@ def test_when_a_worker_dies_the_others_stop_with_one_line(tmp_path):
     assert "run the same command on every worker again" in stderr
 
 
+@cluster
 def test_mixed_precision_without_a_capable_gpu_is_a_note_and_device_placement_is_logged(tmp_path, one_device):
     result = _run(PROBE, "--out", str(tmp_path), "--mixed-precision", "--log-device-placement", "--device", "cpu",
                   cwd=tmp_path)

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from labtools import load_lab, run_main
+from labtools import load_lab, same_worker
 
 GRADIENT_DESCENT = "labs/_09_gradient_descent.py"
 LOSSES = "labs/_10_loss_functions.py"
@@ -14,15 +14,17 @@ CLASSIFICATION = "labs/_13_logistic_classification.py"
 
 # --- _09 gradient descent ------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def descent(tmp_path_factory):
-    return run_main(GRADIENT_DESCENT, tmp_path_factory.mktemp("gd"))
+@pytest.fixture
+def descent(lab_run):
+    return lab_run(GRADIENT_DESCENT).result    # The run whose output the README quotes.
 
 
+@same_worker(GRADIENT_DESCENT)
 def test_automatic_differentiation_of_x_squared(descent):
     assert descent["derivative"] == pytest.approx(6.0)
 
 
+@same_worker(GRADIENT_DESCENT)
 def test_one_variable_iterates_are_the_notes(descent):
     points, costs = descent["one_variable"]
     assert points[0] == pytest.approx(1.2)
@@ -31,6 +33,7 @@ def test_one_variable_iterates_are_the_notes(descent):
     assert costs[-1] < 0.01 <= costs[-2]          # Stopped at the first J below 0.01.
 
 
+@same_worker(GRADIENT_DESCENT)
 def test_two_variables_reach_the_notes_point_in_16_steps(descent):
     points, costs = descent["two_variables"]
     assert len(points) == 17                      # The start and 16 steps.
@@ -43,6 +46,7 @@ def test_two_variables_reach_the_notes_point_in_16_steps(descent):
     assert costs[16] == pytest.approx(0.009711, abs=5e-7)
 
 
+@same_worker(GRADIENT_DESCENT)
 def test_each_step_is_minus_learning_rate_times_the_gradient(descent):
     lab = load_lab(GRADIENT_DESCENT)
     points, _ = descent["two_variables"]
@@ -74,6 +78,7 @@ def test_learning_rates_bounce_zigzag_arrive_and_crawl(tmp_path):
     assert steps == {1.0: None, 0.8: 5, 0.4: 2, 0.1: 12}
 
 
+@same_worker(GRADIENT_DESCENT)
 def test_two_starts_end_in_the_global_and_the_local_minimum(descent):
     lab = load_lab(GRADIENT_DESCENT)
     ends = descent["valley_ends"]

@@ -5,9 +5,10 @@ import pytest
 import tensorflow as tf
 
 from common import data
-from labtools import assert_steps_are_gradient_steps, load_lab
+from labtools import assert_steps_are_gradient_steps, load_lab, same_worker
 
 BACKPROP = "labs/fashion_mnist/_03_backprop_by_hand.py"
+CNN = "labs/mnist/_02_cnn.py"
 
 
 @pytest.mark.parametrize("init", ["normal", "xavier"])
@@ -46,19 +47,21 @@ def test_one_epoch_by_hand_applies_the_steps_batch_by_batch():
 
 
 @pytest.mark.parametrize("lab_path, at_least", [
-    ("labs/mnist/_01_mlp.py", 0.80),
-    ("labs/fashion_mnist/_01_mlp.py", 0.65),
-    ("labs/mnist/_02_cnn.py", 0.60),
-    ("labs/fashion_mnist/_02_cnn.py", 0.55),
-])
-def test_keras_labs_learn_in_one_smoke_epoch(run_lab_main, lab_path, at_least):
-    # One epoch on 2,000 images takes chance (10%) well up.
-    result = run_lab_main(lab_path, "--smoke")
+    pytest.param(lab_path, at_least, marks=same_worker(lab_path)) for lab_path, at_least in [
+        ("labs/mnist/_01_mlp.py", 0.80),
+        ("labs/fashion_mnist/_01_mlp.py", 0.65),
+        (CNN, 0.60),
+        ("labs/fashion_mnist/_02_cnn.py", 0.55),
+    ]])
+def test_keras_labs_learn_in_one_smoke_epoch(lab_run, lab_path, at_least):
+    # One epoch on 2,000 images takes chance (10%) well up. The smoke test's run.
+    result = lab_run(lab_path, "--smoke").result
     assert result["test_accuracy"] >= at_least
 
 
-def test_cnn_model_is_saved_for_the_recognizer(run_lab_main):
-    result = run_lab_main("labs/mnist/_02_cnn.py", "--smoke")
+@same_worker(CNN)
+def test_cnn_model_is_saved_for_the_recognizer(lab_run):
+    result = lab_run(CNN, "--smoke").result
     model = keras.models.load_model(result["model_path"])
     (_, _), (x_test, y_test) = data.load_mnist()
     scores = model.predict(data.scaled(x_test[:200])[..., np.newaxis], verbose=0)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from common import training
-from labtools import REPO_ROOT, headless_env
+from labtools import REPO_ROOT, headless_env, same_worker
 
 MLP = "labs/mnist/_01_mlp.py"
 # Big enough that an epoch lasts a second or two, so a signal lands mid-epoch.
@@ -35,7 +35,7 @@ def _test_accuracy(stdout: str) -> float:
     return float(line.rsplit(" ", 1)[1].rstrip("%")) / 100
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # Session-wide: other tests may run between its users.
 def uninterrupted(tmp_path_factory):
     folder = tmp_path_factory.mktemp("uninterrupted")
     code, stdout, stderr = _run(folder / "out", folder)
@@ -43,6 +43,7 @@ def uninterrupted(tmp_path_factory):
     return _test_accuracy(stdout)
 
 
+@same_worker("resume")      # Both share the uninterrupted run.
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "kill"])
 def test_interrupted_training_resumes_where_it_stopped(stop_signal, uninterrupted, tmp_path):
     out_dir = tmp_path / "out"

@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from labtools import REPO_ROOT, discover_labs, load_lab, run_script
+from labtools import REPO_ROOT, discover_labs, load_lab, same_worker
 
 READMES = {name: (REPO_ROOT / name).read_text(encoding="utf-8") for name in ("README.md", "README.zh-CN.md")}
 OUTPUT_BLOCK = re.compile(r"<!-- output: (\S+)([^>]*?) -->\n```text\n(.*?)```", re.DOTALL)
@@ -75,23 +75,22 @@ def test_both_tutorials_quote_outputs():
         assert sum(block[0] == readme for block in BLOCKS) >= 15, readme
 
 
-_PRINTED = {}
+def _printed(lab_path: str, flags: str, lab_run, script_run) -> list:
+    """What the lab prints with these flags; each run serves both tutorials and the lab's other tests.
+
+    A run with a --strategy needs a process of its own: a strategy (and a CPU
+    split into logical devices) must be set up before TensorFlow first computes.
+    """
+    run = (script_run if "--strategy" in flags else lab_run)(lab_path, *flags.split())
+    assert run.returncode == 0, run.stderr
+    return run.stdout.splitlines()
 
 
-def _printed(lab_path: str, flags: str, tmp_path_factory) -> list:
-    """What the lab prints with these flags; each lab runs once for both tutorials."""
-    if (lab_path, flags) not in _PRINTED:
-        out = tmp_path_factory.mktemp("readme")
-        result = run_script(lab_path, *flags.split(), "--out", str(out), cwd=out)
-        assert result.returncode == 0, result.stderr
-        _PRINTED[(lab_path, flags)] = result.stdout.splitlines()
-    return _PRINTED[(lab_path, flags)]
-
-
-@pytest.mark.parametrize("readme, lab_path, flags, quoted", BLOCKS,
+@pytest.mark.parametrize("readme, lab_path, flags, quoted",
+                         [pytest.param(*block, marks=same_worker(block[1])) for block in BLOCKS],
                          ids=[f"{block[0]}:{block[1]}" for block in BLOCKS])
-def test_quoted_output_is_what_the_lab_prints(readme, lab_path, flags, quoted, tmp_path_factory):
-    printed = _printed(lab_path, flags, tmp_path_factory)
+def test_quoted_output_is_what_the_lab_prints(readme, lab_path, flags, quoted, lab_run, script_run):
+    printed = _printed(lab_path, flags, lab_run, script_run)
     _assert_same_output(_comparable(printed), _comparable(quoted.splitlines()), exact=lab_path in EXACT)
 
 

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from labtools import load_lab, run_main
+from labtools import load_lab, same_worker
 
 BOUNDARIES = "labs/_14_decision_boundaries.py"
 OPTIMIZERS = "labs/_15_optimizers.py"
@@ -12,22 +12,25 @@ REGULARIZATION = "labs/_16_regularization.py"
 
 # --- _14 decision boundaries ---------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def boundaries(tmp_path_factory):
-    return run_main(BOUNDARIES, tmp_path_factory.mktemp("b"))
+@pytest.fixture
+def boundaries(lab_run):
+    return lab_run(BOUNDARIES).result    # The run whose output the README quotes.
 
 
+@same_worker(BOUNDARIES)
 def test_relu_and_tanh_both_classify_the_rings(boundaries):
     assert len(boundaries["accuracies"]) == 4
     for name, accuracy in boundaries["accuracies"].items():
         assert accuracy >= 0.95, name
 
 
+@same_worker(BOUNDARIES)
 def test_regressions_fit_down_to_the_noise(boundaries):
     for name, error in boundaries["regression_errors"].items():
         assert error < 0.02, name            # Noise variance 0.01.
 
 
+@same_worker(BOUNDARIES)
 def test_relu_curves_are_straight_pieces_and_tanh_curves_are_not(boundaries):
     grid = np.linspace(-2, 2, 401, dtype=np.float32).reshape(-1, 1)
     bends = {}
@@ -42,11 +45,12 @@ def test_relu_curves_are_straight_pieces_and_tanh_curves_are_not(boundaries):
 
 # --- _15 optimizers ---------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def optimizers(tmp_path_factory):
-    return run_main(OPTIMIZERS, tmp_path_factory.mktemp("o"))
+@pytest.fixture
+def optimizers(lab_run):
+    return lab_run(OPTIMIZERS).result
 
 
+@same_worker(OPTIMIZERS)
 def test_every_optimizer_lowers_the_loss(optimizers):
     lab = load_lab(OPTIMIZERS)
     x, y = lab.make_data(1)
@@ -57,6 +61,7 @@ def test_every_optimizer_lowers_the_loss(optimizers):
         assert result["final_loss"] < 0.5 * initial, name
 
 
+@same_worker(OPTIMIZERS)
 def test_more_steps_per_epoch_learn_more_per_epoch(optimizers):
     table = optimizers["optimizers"]
     assert table["SGD (1 example)"]["epochs_to_target"] is not None
@@ -64,6 +69,7 @@ def test_more_steps_per_epoch_learn_more_per_epoch(optimizers):
     assert table["SGD (1 example)"]["final_loss"] < table["batch GD"]["final_loss"]
 
 
+@same_worker(OPTIMIZERS)
 def test_adam_and_momentum_beat_plain_descent_on_the_ravine(optimizers):
     steps = optimizers["ravine_steps"]
     assert steps["gradient descent"] is not None
@@ -99,8 +105,9 @@ def test_dropout_logits_match_a_hand_calculation():
     np.testing.assert_allclose(dropped[0], [2 * (5.5 * 0.1 + 4.7 * 0.7), 2 * (5.5 * 0.6 + 4.7 * 0.9)], rtol=1e-6)
 
 
-def test_regularization_narrows_the_gap(run_lab_main):
-    result = run_lab_main(REGULARIZATION)
+@same_worker(REGULARIZATION)
+def test_regularization_narrows_the_gap(lab_run):
+    result = lab_run(REGULARIZATION).result
     runs = result["runs"]
     plain = runs["plain"]
     assert plain["train_error"] == 0.0 and plain["gap"] > 0.05     # It overfits: the lesson needs that.
