@@ -11,7 +11,7 @@ import pytest
 
 from common import cli, data, device, paths, plotting
 from common.errors import LabError
-from labtools import REPO_ROOT, headless_env, run_script
+from labtools import REPO_ROOT, headless_env, run_in_process, run_script
 
 LAB_03 = "labs/_03_single_perceptron.py"
 
@@ -214,7 +214,7 @@ def test_device_choice():
 
 
 def test_gpu_request_without_a_gpu_is_one_clear_line(tmp_path):
-    result = run_script(LAB_03, "--device", "gpu", "--out", str(tmp_path), cwd=tmp_path)
+    result = run_in_process(LAB_03, tmp_path, "--device", "gpu")
     if any(name.startswith("GPU") for name in device.visible_devices()):
         assert result.returncode == 0 and result.stdout.startswith("Device: /GPU:0")
         return

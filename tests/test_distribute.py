@@ -17,7 +17,7 @@ import pytest
 
 from common import cli, distribute
 from common.errors import LabError
-from labtools import REPO_ROOT, headless_env, load_lab, same_worker
+from labtools import REPO_ROOT, headless_env, load_lab, run_in_process, same_worker
 
 PROBE = "tests/strategy_probe.py"
 MLP = "labs/mnist/_01_mlp.py"
@@ -76,11 +76,10 @@ def _run_workers(script, *argv, cwd, count=2, start=None):
 
 @pytest.fixture(scope="session")  # Session-wide: other tests may run between its users.
 def one_device(tmp_path_factory):
-    """The probe's weights trained on one device, and its output."""
-    folder = tmp_path_factory.mktemp("one_device")
-    result = _run(PROBE, "--out", str(folder), cwd=folder)
-    assert result.returncode == 0, result.stderr
-    return np.load(folder / "weights.npy"), result.stdout
+    """The probe's weights trained on one device, and its output (in this process: no strategy to set up)."""
+    run = run_in_process(PROBE, tmp_path_factory.mktemp("one_device"))
+    assert run.returncode == 0, run.stderr
+    return np.load(run.out / "weights.npy"), run.stdout
 
 
 @cluster
@@ -237,15 +236,17 @@ def test_without_a_strategy_one_replica_takes_the_batch():
     assert distribute.is_chief()
 
 
-def test_the_scaling_benchmark_prints_its_table(tmp_path):
-    # Only that it works: the measuring itself belongs to the benchmark, not to a test.
-    result = subprocess.run([sys.executable, str(REPO_ROOT / "benchmarks" / "scaling.py"), "--quick"], cwd=tmp_path,
-                            env=headless_env(), capture_output=True, text=True, timeout=TIME_LIMIT)
-    assert result.returncode == 0, result.stderr
-    rows = [line.split() for line in result.stdout.splitlines() if line.strip().startswith("float32")]
+def test_the_scaling_benchmark_prints_its_table(monkeypatch, capsys):
+    # Only that it works: the measuring itself belongs to the benchmark, not to a test. Its table is
+    # made here; each of its cells is a process of its own, as always.
+    benchmark = load_lab("benchmarks/scaling.py")
+    monkeypatch.setattr(sys, "argv", ["scaling.py", "--quick"])
+    benchmark.main()
+    stdout = capsys.readouterr().out
+    rows = [line.split() for line in stdout.splitlines() if line.strip().startswith("float32")]
     assert [row[1] for row in rows] == ["512", "1,024"]
     for row in rows:
         assert row[4].endswith("s") and float(row[4].rstrip("s")) > 0          # the epoch's time
         assert row[5].endswith("µs") and float(row[5].removesuffix("µs")) > 0   # per example
         assert float(row[8]) >= float(row[6]) > 100                            # peak memory, MB
-    assert "grows as examples^" in result.stdout
+    assert "grows as examples^" in stdout

@@ -10,11 +10,12 @@ import numpy as np
 import pytest
 
 from common import training
-from labtools import REPO_ROOT, headless_env, same_worker
+from labtools import REPO_ROOT, headless_env, run_in_process, same_worker
 
 MLP = "labs/mnist/_01_mlp.py"
-# Big enough that an epoch lasts a second or two, so a signal lands mid-epoch.
-RESUME_FLAGS = ["--train-size", "20000", "--epochs", "3", "--batch-size", "32"]
+# Big enough that an epoch lasts a second or two, so a signal lands mid-epoch: the second of two.
+EPOCHS = 2
+RESUME_FLAGS = ["--train-size", "20000", "--epochs", str(EPOCHS), "--batch-size", "32"]
 STEPS_PER_EPOCH = int(np.ceil(18_000 / 32))  # 10% of the 20,000 are held out for validation.
 
 
@@ -37,10 +38,10 @@ def _test_accuracy(stdout: str) -> float:
 
 @pytest.fixture(scope="session")  # Session-wide: other tests may run between its users.
 def uninterrupted(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("uninterrupted")
-    code, stdout, stderr = _run(folder / "out", folder)
-    assert code == 0, stderr
-    return _test_accuracy(stdout)
+    """The test accuracy of the same training never interrupted (run in this process)."""
+    run = run_in_process(MLP, tmp_path_factory.mktemp("uninterrupted"), *RESUME_FLAGS)
+    assert run.returncode == 0, run.stderr
+    return _test_accuracy(run.stdout)
 
 
 @same_worker("resume")      # Both share the uninterrupted run.
@@ -66,7 +67,7 @@ def test_interrupted_training_resumes_where_it_stopped(stop_signal, uninterrupte
         assert process.returncode == -signal.SIGKILL
 
     saved_epoch = json.loads(meta.read_text())["epoch"]
-    assert 1 <= saved_epoch < 3
+    assert 1 <= saved_epoch < EPOCHS
     # The saved state carries the optimizer: Adam's step count and moments.
     saved = keras.models.load_model(out_dir / "checkpoints" / training.STATE_FILE)
     assert int(saved.optimizer.iterations.numpy()) == saved_epoch * STEPS_PER_EPOCH
@@ -77,7 +78,7 @@ def test_interrupted_training_resumes_where_it_stopped(stop_signal, uninterrupte
     assert f"Resuming after epoch {saved_epoch}" in stdout
     assert "Untrained model" not in stdout
     history = json.loads(meta.read_text())["history"]
-    assert len(history["loss"]) == 3 and len(history["val_accuracy"]) == 3
+    assert len(history["loss"]) == EPOCHS and len(history["val_accuracy"]) == EPOCHS
     assert abs(_test_accuracy(stdout) - uninterrupted) < 0.01
 
 

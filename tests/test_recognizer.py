@@ -19,16 +19,30 @@ def mnist_test():
     return data.load_mnist()[1]
 
 
-# The tests that use the trained model run in one test process, which trains it once.
-uses_the_model = same_worker("recognizer-model")
+CNN = "labs/mnist/_02_cnn.py"
+# A whole training run: the tests that need a network trained to about 99% are marked, and run
+# with `pytest -m training_run` (which .ci/run does); one test process trains it for all of them.
+def needs_the_trained_model(test):
+    return pytest.mark.training_run(same_worker("recognizer-model")(test))
+# The window and the file handling need only a network that reads clear digits: the CNN lab's smoke
+# run (one epoch on 2,000 images), which the smoke test makes anyway.
+uses_the_smoke_model = same_worker(CNN)
 
 
 @pytest.fixture(scope="session")  # Session-wide: other tests may run between its users.
 def trained_model(tmp_path_factory):
-    """The MNIST CNN as its own lab trains it, for 4 of its 20 epochs (about 99.1% test accuracy)."""
-    run = run_in_process("labs/mnist/_02_cnn.py", tmp_path_factory.mktemp("cnn"), "--epochs", "4")
+    """The MNIST CNN as its own lab trains it, for 3 of its 20 epochs (99.0-99.3% test accuracy)."""
+    run = run_in_process(CNN, tmp_path_factory.mktemp("cnn"), "--epochs", "3")
     assert run.returncode == 0, run.stderr
     return run.out / "mnist_cnn.keras"
+
+
+@pytest.fixture
+def smoke_model(lab_run):
+    """The MNIST CNN saved by its lab's smoke run (about 73% test accuracy)."""
+    run = lab_run(CNN, "--smoke")
+    assert run.returncode == 0, run.stderr
+    return run.result["model_path"]
 
 
 def answers_of(stdout: str) -> dict:
@@ -211,7 +225,7 @@ def test_image_files_lists_folders_and_keeps_files(tmp_path):
 
 # --- The lab on files ------------------------------------------------------------------
 
-@uses_the_model
+@needs_the_trained_model
 def test_drawn_digits_are_read_and_beat_the_naive_recipe(trained_model, mnist_test, tmp_path):
     images, labels = mnist_test
     rng = np.random.default_rng(2024)
@@ -232,7 +246,7 @@ def test_drawn_digits_are_read_and_beat_the_naive_recipe(trained_model, mnist_te
     assert (tmp_path / "out" / "recognized.png").is_file()
 
 
-@uses_the_model
+@needs_the_trained_model
 def test_plain_mnist_digits_round_tripped_through_png(trained_model, mnist_test, tmp_path):
     images, labels = mnist_test
     files = digits.save_digits(tmp_path / "plain", images, labels)
@@ -254,8 +268,8 @@ def test_plain_mnist_digits_round_tripped_through_png(trained_model, mnist_test,
     assert plain >= np.mean(direct == labels) - 0.003  # ...and cost at most 0.3 points of accuracy.
 
 
-@uses_the_model
-def test_bad_files_get_a_line_each_and_the_good_ones_are_still_read(trained_model, mnist_test, tmp_path):
+@uses_the_smoke_model
+def test_bad_files_get_a_line_each_and_the_good_ones_are_still_read(smoke_model, mnist_test, tmp_path):
     images, labels = mnist_test
     folder = tmp_path / "混合 文件"                               # Chinese and a space in the folder name.
     expected = bad_files(folder)
@@ -263,7 +277,7 @@ def test_bad_files_get_a_line_each_and_the_good_ones_are_still_read(trained_mode
     chinese = folder / "数字七.png"
     Image.open(good[0]).save(chinese)
     result, answers = recognize("--image", str(folder), str(tmp_path / "missing.png"), str(good[1]),
-                                "--model", str(trained_model), "--out", str(tmp_path / "out"), cwd=tmp_path)
+                                "--model", str(smoke_model), "--out", str(tmp_path / "out"), cwd=tmp_path)
 
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
@@ -286,8 +300,7 @@ def test_without_a_display_it_explains_image_files(tmp_path):
 def test_a_missing_model_is_explained_not_guessed(tmp_path, mnist_test):
     images, labels = mnist_test
     digits.save_digits(tmp_path / "one", images[:1], labels[:1])
-    result = run_script(LAB, "--image", str(tmp_path / "one"), "--model", str(tmp_path / "none.keras"),
-                        "--out", str(tmp_path), cwd=tmp_path)
+    result = run_in_process(LAB, tmp_path, "--image", str(tmp_path / "one"), "--model", str(tmp_path / "none.keras"))
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1
     assert "no trained model" in result.stderr and "--train-if-missing" in result.stderr
@@ -307,13 +320,13 @@ def test_train_if_missing_trains_the_cnn_and_saves_it_where_asked(tmp_path, mnis
 
 # --- The drawing window ------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def drawing_pad(trained_model):
+@pytest.fixture
+def drawing_pad(smoke_model):
     import keras
     from matplotlib.figure import Figure
 
     lab = load_lab(LAB)
-    model = keras.models.load_model(trained_model)
+    model = keras.models.load_model(smoke_model)
 
     def recognize_image(image):
         seen = digits.to_mnist(image)
@@ -344,7 +357,7 @@ def draw(pad, *strokes):
         send(pad, "button_release_event", point=stroke[-1])
 
 
-@uses_the_model
+@uses_the_smoke_model
 def test_drawing_window_reads_a_one_and_a_seven(drawing_pad, capsys):
     pad = drawing_pad
     send(pad, "key_press_event", key="backspace")
@@ -361,7 +374,7 @@ def test_drawing_window_reads_a_one_and_a_seven(drawing_pad, capsys):
     assert "Recognized: 7" in capsys.readouterr().out
 
 
-@uses_the_model
+@uses_the_smoke_model
 def test_drawing_window_says_when_the_canvas_is_empty(drawing_pad, capsys):
     pad = drawing_pad
     send(pad, "key_press_event", key="backspace")
@@ -370,7 +383,7 @@ def test_drawing_window_says_when_the_canvas_is_empty(drawing_pad, capsys):
     assert "empty" in capsys.readouterr().out
 
 
-@uses_the_model
+@uses_the_smoke_model
 def test_strokes_outside_the_pad_or_without_a_press_are_ignored(drawing_pad):
     pad = drawing_pad
     send(pad, "key_press_event", key="backspace")
