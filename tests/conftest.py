@@ -37,6 +37,18 @@ def run_lab_main(tmp_path):
     return run
 
 
+def _once_per_flags(make):
+    """A function of (lab, *flags) that calls ``make`` the first time and gives the same run after."""
+    runs = {}
+
+    def run(relative_path: str, *argv: str):
+        if (relative_path, argv) not in runs:
+            runs[relative_path, argv] = make(relative_path, *argv)
+        return runs[relative_path, argv]
+
+    return run
+
+
 @pytest.fixture(scope="session")
 def lab_run(tmp_path_factory):
     """A lab run in this process (``labtools.run_in_process``), made once per set of flags.
@@ -47,15 +59,7 @@ def lab_run(tmp_path_factory):
     """
     from labtools import run_in_process
 
-    runs = {}
-
-    def run(relative_path: str, *argv: str):
-        key = (relative_path, argv)
-        if key not in runs:
-            runs[key] = run_in_process(relative_path, tmp_path_factory.mktemp("lab"), *argv)
-        return runs[key]
-
-    return run
+    return _once_per_flags(lambda lab, *argv: run_in_process(lab, tmp_path_factory.mktemp("lab"), *argv))
 
 
 @pytest.fixture(scope="session")
@@ -66,18 +70,12 @@ def script_run(tmp_path_factory):
     """
     from labtools import LabRun, run_script
 
-    runs = {}
+    def make(relative_path, *argv):
+        folder = tmp_path_factory.mktemp("script")
+        finished = run_script(relative_path, *argv, "--out", str(folder / "out"), cwd=folder)
+        return LabRun(finished.returncode, finished.stdout, finished.stderr, None, folder / "out")
 
-    def run(relative_path: str, *argv: str):
-        key = (relative_path, argv)
-        if key not in runs:
-            folder = tmp_path_factory.mktemp("script")
-            finished = run_script(relative_path, *argv, "--out", str(folder / "out"), cwd=folder)
-            runs[key] = LabRun(finished.returncode, finished.stdout, finished.stderr, None, folder / "out")
-        return runs[key]
-
-    return run
-
+    return _once_per_flags(make)
 
 
 def pytest_configure(config):
@@ -97,8 +95,7 @@ def pytest_configure(config):
     if major_minor("pytest") >= (9, 2) and major_minor("pytest-xdist") <= (3, 8):
         raise pytest.UsageError(
             f"pytest {version('pytest')} and pytest-xdist {version('pytest-xdist')} cannot keep grouped tests "
-            "together; "
-            "install the versions in requirements.txt (pip install -r requirements.txt), or run pytest -n 0")
+            "together; install the versions in requirements.txt (pip install -r requirements.txt), or run pytest -n 0")
 
 
 @pytest.hookimpl(trylast=True)
