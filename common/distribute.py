@@ -38,6 +38,8 @@ from common.errors import LabError
 
 STRATEGIES = ("none", "mirrored", "multi-worker")
 WORKER_TIMEOUT = 300.0
+# The oldest and newest Keras whose trainer the multi-worker repair below is tested with.
+KERAS_TESTED = ("3.10.0", "3.15.1")
 _DEVICE_NAME = re.compile(r"^/?(?:device:)?(CPU|GPU):(\d+)$", re.IGNORECASE)
 _MAX_LOGICAL_CPUS = 64
 
@@ -262,40 +264,61 @@ def _patch_keras_for_multi_worker() -> None:
     convert a value (PerReplica...)", an open upstream bug (keras-team/keras
     issue 20585). Two places in its TensorFlow trainer assume one worker:
 
-    1. Before training, it averages the first batch across workers only to
-       learn the data's shapes; any replica's own batch has the same shapes.
+    1. Before training, Keras 3.5 and later average the first batch across
+       workers only to learn the data's shapes; any replica's own batch has
+       the same shapes. (Earlier ones build the model inside the first step
+       and need no repair here.)
     2. After each step, it averages the metrics with ``axis=0``, which does
        not exist for a single number; a plain cross-worker mean is meant.
 
-    Both replacements do what the originals do on one machine. The tests in
-    tests/test_distribute.py run two real workers to prove the result.
+    Both replacements do what the originals do on one machine. They reach
+    into Keras's private trainer module, so they first check that what they
+    replace is there, and stop with one line if a Keras release moved it.
+    The tests in tests/test_distribute.py run two real workers to prove the
+    result, on the oldest and the newest Keras that requirements.txt allows
+    (KERAS_TESTED).
     """
-    from keras.src.backend.tensorflow import trainer
-
+    try:
+        from keras.src.backend.tensorflow import trainer
+    except ImportError:
+        trainer = None
+    wanted = ("reduce_per_replica", "_collective_all_reduce_multi_worker", "TensorFlowTrainer")
+    missing = [name for name in wanted if not hasattr(trainer, name)]
+    if missing:
+        oldest, newest = KERAS_TESTED
+        raise LabError(f"--strategy multi-worker repairs a Keras bug inside keras.src.backend.tensorflow.trainer, "
+                       f"which in this Keras ({keras.__version__}) has no {', '.join(missing)}; the repair is "
+                       f"tested with Keras {oldest} to {newest}: pip install \"keras>={oldest},<={newest}\"")
     if getattr(trainer, "_lab_multi_worker_repair", False):
         return
-    original_build = trainer.TensorFlowTrainer._maybe_symbolic_build
     original_reduce = trainer.reduce_per_replica
-
-    def first_local(value, strategy):
-        if isinstance(value, tf.distribute.DistributedValues):
-            return strategy.experimental_local_results(value)[0]
-        return value
-
-    def maybe_symbolic_build(self, iterator=None, data_batch=None):
-        if iterator is not None and self._distribute_strategy is not None:
-            for _, _, batches in iterator:
-                batch = next(batches)
-                data_batch = tf.nest.map_structure(lambda value: first_local(value, self.distribute_strategy), batch)
-                break
-        return original_build(self, iterator=None, data_batch=data_batch)
 
     def reduce_per_replica(values, strategy, reduction):
         if reduction in ("auto", "mean") and trainer._collective_all_reduce_multi_worker(strategy):
             return tf.nest.map_structure(lambda value: strategy.reduce("MEAN", value, axis=None), values)
         return original_reduce(values, strategy, reduction)
 
-    trainer.TensorFlowTrainer._maybe_symbolic_build = maybe_symbolic_build
+    original_build = getattr(trainer.TensorFlowTrainer, "_maybe_symbolic_build", None)
+    if original_build is not None:
+        def first_local(value, strategy):
+            if isinstance(value, tf.distribute.DistributedValues):
+                return strategy.experimental_local_results(value)[0]
+            return value
+
+        def maybe_symbolic_build(self, iterator=None, data_batch=None):
+            if iterator is not None and self._distribute_strategy is not None:
+                # Keras 3.5 to 3.7 step through an epoch with enumerate_epoch(),
+                # later ones by iterating; either way the last item of the
+                # first step holds the iterator over that step's batches.
+                steps = iterator if hasattr(iterator, "__iter__") else iterator.enumerate_epoch()
+                for step in steps:
+                    batch = next(step[-1])
+                    data_batch = tf.nest.map_structure(lambda value: first_local(value, self.distribute_strategy),
+                                                       batch)
+                    break
+            return original_build(self, iterator=None, data_batch=data_batch)
+
+        trainer.TensorFlowTrainer._maybe_symbolic_build = maybe_symbolic_build
     trainer.reduce_per_replica = reduce_per_replica
     trainer._lab_multi_worker_repair = True
 

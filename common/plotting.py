@@ -3,8 +3,16 @@
 Nothing here blocks or needs a screen: without a display Matplotlib draws
 with its file-only ``Agg`` backend, and windows open (once, at the end of a
 run) only when the user asked for them with ``--show``.
+
+Text a user gave (a file name in Chinese, say) is drawn with an installed
+font that has its characters when Matplotlib's own font lacks them; where no
+such font is installed the characters come out as boxes, without a warning
+per character on the terminal.
 """
+import contextlib
+import functools
 import os
+import re
 import sys
 import warnings
 from pathlib import Path
@@ -25,6 +33,8 @@ if not display_available():
     matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
+from matplotlib import font_manager  # noqa: E402
+from matplotlib.text import Text  # noqa: E402
 
 _showing = False
 
@@ -70,7 +80,7 @@ def interact() -> None:
     place a lab waits for a window. Without a window toolkit it returns at once.
     """
     if matplotlib.get_backend().lower() not in _FILE_ONLY_BACKENDS and plt.get_fignums():
-        plt.show()
+        _show_all()
 
 
 def _relative_to_cwd(path: Path) -> str:
@@ -88,10 +98,8 @@ def save_figure(fig, out_dir, filename: str) -> Path:
     """Save ``fig`` as ``out_dir/filename`` (PNG), say where, and return the path."""
     path = Path(out_dir) / filename
     path.parent.mkdir(parents=True, exist_ok=True)
-    with warnings.catch_warnings():
-        # A name in a script the font lacks (file names in Chinese, say) is
-        # drawn with placeholder boxes; that needs no warning per character.
-        warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font")
+    legible(fig)
+    with _no_glyph_warnings():
         fig.savefig(path, dpi=120, bbox_inches="tight")
     print(f"Figure saved: {_relative_to_cwd(path)}")
     if not _showing:
@@ -102,7 +110,97 @@ def save_figure(fig, out_dir, filename: str) -> Path:
 def show() -> None:
     """Open the run's figures in windows if ``--show`` was given; otherwise do nothing."""
     if _showing and plt.get_fignums():
+        _show_all()
+
+
+def _show_all() -> None:
+    for number in plt.get_fignums():
+        legible(plt.figure(number))
+    with _no_glyph_warnings():
         plt.show()
+
+
+# Families that draw Chinese (most of them Japanese and Korean too) on common
+# systems, best first: Linux, Windows, macOS, then any system.
+FALLBACK_FAMILIES = (
+    "Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Micro Hei", "WenQuanYi Zen Hei",
+    "Droid Sans Fallback", "Microsoft YaHei", "SimHei", "DengXian", "PingFang SC", "Hiragino Sans GB",
+    "Heiti SC", "STHeiti", "Noto Sans CJK JP", "Noto Sans CJK KR", "Arial Unicode MS",
+)
+# File names of those fonts, for fonts installed after Matplotlib made its list.
+_FALLBACK_FILES = re.compile(r"notosanscjk|notosanssc|sourcehansans|wqy|droidsansfallback|msyh|simhei|deng|"
+                             r"pingfang|hiragino|stheiti|arialuni", re.IGNORECASE)
+
+
+@contextlib.contextmanager
+def _no_glyph_warnings():
+    """Silence Matplotlib's warning for each character its fonts lack (they are drawn as boxes)."""
+    with warnings.catch_warnings():
+        # Matplotlib 3.8 says "missing from current font", later ones "missing from font(s) ...".
+        warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from")
+        yield
+
+
+@functools.lru_cache(maxsize=None)
+def _charmap(path: str) -> frozenset:
+    """The characters (as code points) the font file at ``path`` can draw."""
+    try:
+        return frozenset(font_manager.get_font(path).get_charmap())
+    except (OSError, RuntimeError, ValueError):
+        return frozenset()
+
+
+def _installed_fallbacks():
+    """(family, file) of each installed font from FALLBACK_FAMILIES, in that order."""
+    found = {entry.name: entry.fname for entry in font_manager.fontManager.ttflist}
+    return [(family, found[family]) for family in FALLBACK_FAMILIES if family in found]
+
+
+@functools.lru_cache(maxsize=None)
+def fallback_family(characters: frozenset):
+    """An installed font family that draws every one of ``characters`` (code points), or None."""
+    for scan in (False, True):
+        if scan:
+            # Fonts installed after Matplotlib listed the system's fonts: add those that may help.
+            known = {entry.fname for entry in font_manager.fontManager.ttflist}
+            for path in font_manager.findSystemFonts():
+                if path not in known and _FALLBACK_FILES.search(Path(path).name):
+                    with contextlib.suppress(Exception):
+                        font_manager.fontManager.addfont(path)
+        for family, path in _installed_fallbacks():
+            if characters <= _charmap(path):
+                return family
+    return None
+
+
+def _missing_characters(text: Text) -> frozenset:
+    """The code points in ``text`` that the first font of its family cannot draw."""
+    codes = {ord(char) for char in text.get_text() if not char.isspace()}
+    if not codes or max(codes) < 0x250:  # Latin, which every font Matplotlib ships draws
+        return frozenset()
+    path = font_manager.findfont(text.get_fontproperties())
+    return frozenset(codes - _charmap(path))
+
+
+def legible(fig):
+    """Let ``fig``'s texts draw characters their font lacks with an installed font that has them.
+
+    Returns the family added (None when nothing was missing or no installed
+    font has the characters; they are then drawn as boxes).
+    """
+    needy = [(text, _missing_characters(text)) for text in fig.findobj(Text)]
+    needy = [(text, missing) for text, missing in needy if missing]
+    if not needy:
+        return None
+    family = fallback_family(frozenset().union(*(missing for _, missing in needy)))
+    if family is None:
+        return None
+    for text, _ in needy:
+        families = list(text.get_fontfamily())
+        if family not in families:
+            # Matplotlib 3.6 and later take each character from the first family that has it.
+            text.set_fontfamily(families + [family])
+    return family
 
 
 def plot_two_classes(ax, points, targets, names=("target +1", "target -1")) -> None:

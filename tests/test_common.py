@@ -1,8 +1,10 @@
 """The shared package: data loading and its checks, flags, device choice, figures."""
 import hashlib
+import os
 import shutil
 import subprocess
 import sys
+import warnings
 import zlib
 from pathlib import Path
 
@@ -251,6 +253,74 @@ def test_decision_line_handles_vertical_and_missing_lines():
     plotting.plot_decision_line(ax, [1, 0, 0], (0, 5))  # no boundary at all
     assert len(ax.lines) == count
     plotting.plt.close(fig)
+
+
+CHINESE = "数字七.png"  # A file name in Chinese, as the recognizer puts in its figure.
+# Set where a font with Chinese is installed on purpose (.ci/run installs one), so that its
+# absence fails instead of taking the no-font path.
+EXPECT_FONT = os.environ.get("LAB_EXPECT_CJK_FONT") == "1"
+
+
+def _glyph_warnings(fig) -> list:
+    """Matplotlib's warnings for characters it draws as boxes, with nothing filtered."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fig.canvas.draw()
+    return [str(each.message) for each in caught if "Glyph" in str(each.message)]
+
+
+def _figure_with_chinese():
+    fig, ax = plotting.plt.subplots(figsize=(3, 2))
+    ax.set_title(f"{CHINESE}\n7 (99%)")
+    ax.set_xlabel("pixels")
+    return fig, ax
+
+
+def test_chinese_text_is_drawn_with_an_installed_font_that_has_it():
+    fig, ax = _figure_with_chinese()
+    family = plotting.legible(fig)
+    try:
+        if family is None:
+            assert not EXPECT_FONT, "LAB_EXPECT_CJK_FONT=1 but no installed font draws Chinese"
+            assert _glyph_warnings(fig), "no font for Chinese here, so Matplotlib alone draws boxes"
+            return
+        assert family in plotting.FALLBACK_FAMILIES
+        assert ax.title.get_fontfamily()[-1] == family       # Added after the usual font...
+        assert family not in ax.xaxis.label.get_fontfamily()  # ...and only where it is needed.
+        assert _glyph_warnings(fig) == []                     # Every character has its glyph.
+    finally:
+        plotting.plt.close(fig)
+
+
+def test_a_font_installed_after_matplotlib_listed_the_fonts_is_found(monkeypatch):
+    chinese = frozenset(ord(char) for char in "数字七")
+    plotting.fallback_family.cache_clear()
+    present = plotting.fallback_family(chinese)
+    if present is None:
+        assert not EXPECT_FONT, "LAB_EXPECT_CJK_FONT=1 but no installed font draws Chinese"
+        return
+    # Matplotlib's list as it was before that font was installed: without any of the fallbacks.
+    from matplotlib import font_manager
+
+    files = {path for _, path in plotting._installed_fallbacks()}
+    before = [entry for entry in font_manager.fontManager.ttflist if entry.fname not in files]
+    monkeypatch.setattr(font_manager.fontManager, "ttflist", before)
+    plotting.fallback_family.cache_clear()
+    try:
+        assert plotting.fallback_family(chinese) is not None
+    finally:
+        plotting.fallback_family.cache_clear()
+
+
+def test_without_a_font_for_the_text_saving_prints_no_warning(monkeypatch, tmp_path):
+    monkeypatch.setattr(plotting, "fallback_family", lambda characters: None)
+    fig, ax = _figure_with_chinese()
+    assert plotting.legible(fig) is None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        path = plotting.save_figure(fig, tmp_path, "boxes.png")
+    assert path.read_bytes()[:4] == b"\x89PNG"
+    assert [str(each.message) for each in caught] == []
 
 
 # --- compiled loops ---------------------------------------------------------

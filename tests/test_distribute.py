@@ -229,6 +229,31 @@ def test_tf_config_mistakes_are_explained(monkeypatch, config, message):
         distribute.read_tf_config()
 
 
+@pytest.mark.parametrize("name", ["reduce_per_replica", "_collective_all_reduce_multi_worker", "TensorFlowTrainer"])
+def test_a_keras_without_what_the_repair_replaces_gets_one_line_naming_the_versions(monkeypatch, name):
+    # A Keras release that moved what the multi-worker repair replaces: one line, never an AttributeError.
+    from keras.src.backend.tensorflow import trainer
+
+    monkeypatch.delattr(trainer, name)
+    monkeypatch.delattr(trainer, "_lab_multi_worker_repair", raising=False)
+    oldest, newest = distribute.KERAS_TESTED
+    with pytest.raises(LabError) as stopped:
+        distribute._patch_keras_for_multi_worker()
+    message = str(stopped.value)
+    assert name in message and keras.__version__ in message
+    assert f'pip install "keras>={oldest},<={newest}"' in message
+    assert "\n" not in message
+
+
+def test_the_repair_finds_what_it_replaces_in_this_keras():
+    # Where Keras builds the model before training (3.5 and later), that step is replaced too.
+    from keras.src.backend.tensorflow import trainer
+
+    version = tuple(int(part) for part in keras.__version__.split(".")[:2])
+    assert callable(trainer.reduce_per_replica) and callable(trainer._collective_all_reduce_multi_worker)
+    assert hasattr(trainer.TensorFlowTrainer, "_maybe_symbolic_build") == (version >= (3, 5))
+
+
 def test_without_a_strategy_one_replica_takes_the_batch():
     assert distribute.replicas() == 1
     assert distribute.global_batch_size(128) == 128
