@@ -275,7 +275,7 @@ def _patch_keras_for_multi_worker() -> None:
     into Keras's private trainer module, so they first check that what they
     replace is there, and stop with one line if a Keras release moved it.
     The tests in tests/test_distribute.py run two real workers to prove the
-    result, on the oldest and the newest Keras that requirements.txt allows
+    result, on the oldest and the newest Keras that pyproject.toml allows
     (KERAS_TESTED).
     """
     try:
