@@ -9,7 +9,6 @@ Run:      python benchmarks/bp_xor_speed.py [--repeats 3] [--epochs 100001]
 Expected: both times, both final losses (nearly equal) and the ratio.
 """
 import argparse
-import importlib.util
 import statistics
 import time
 
@@ -19,13 +18,6 @@ import tensorflow as tf
 
 LAB_PATH = paths.LABS_DIR / "_07_bp_xor.py"
 TARGET_RATIO = 0.5
-
-
-def load_lab():
-    spec = importlib.util.spec_from_file_location("bp_xor_lab", LAB_PATH)
-    lab = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(lab)
-    return lab
 
 
 def numpy_reference(X, T, W1, b1, W2, b2, learning_rate, num_epochs):
@@ -63,14 +55,14 @@ def main():
     options = parser.parse_args()
 
     tf.random.set_seed(1)
-    template = load_lab()
+    template = paths.load_lab(LAB_PATH)
     start = {name: variable.numpy() for name, variable in template.init_params(2, template.HIDDEN_UNITS, 1).items()}
     X = np.array(template.INPUTS, dtype=np.float32)
     T = np.array(template.TARGETS, dtype=np.float32)
 
     lab_times, numpy_times = [], []
     for _ in range(options.repeats):
-        seconds, lab_loss = time_lab(load_lab(), start, options.epochs)
+        seconds, lab_loss = time_lab(paths.load_lab(LAB_PATH), start, options.epochs)
         lab_times.append(seconds)
         began = time.perf_counter()
         numpy_loss = numpy_reference(X, T, start["W1"], start["b1"], start["W2"], start["b2"],

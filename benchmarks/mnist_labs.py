@@ -18,7 +18,6 @@ Run:      python benchmarks/mnist_labs.py            (both parts, about 20 minut
           python benchmarks/mnist_labs.py --part labs
 """
 import argparse
-import importlib.util
 import math
 import re
 import shutil
@@ -102,13 +101,6 @@ def reference_model():
     return model
 
 
-def load_cnn_lab():
-    spec = importlib.util.spec_from_file_location("mnist_cnn_lab", paths.LABS_DIR / "mnist" / "_02_cnn.py")
-    lab = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(lab)
-    return lab
-
-
 def time_to_accuracy(model, x_train, y_train, x_test, y_test, batch_size, max_epochs, dataset=None):
     steps_per_epoch = math.ceil(len(x_train) / batch_size)
     clock = TimeToAccuracy(x_test, y_test, max(1, steps_per_epoch // 10))
@@ -124,11 +116,11 @@ def compare_speed(seed: int):
     (x_train, y_train), (x_test, y_test) = data.load_mnist()
     x_train = data.scaled(x_train)[..., np.newaxis]
     x_test = data.scaled(x_test)[..., np.newaxis]
-    lab = load_cnn_lab()
+    lab = paths.load_lab("labs/mnist/_02_cnn.py")
 
     keras.utils.set_random_seed(seed)
     steps_per_epoch = math.ceil(len(x_train) / lab.BATCH_SIZE)
-    ours = lab.compile_model(lab.build_model(lab.AUGMENT_SHIFT), steps_per_epoch, "/CPU:0")
+    ours = lab.compile_model(lab.build_model(lab.AUGMENT_SHIFT), steps_per_epoch, jit_compile=False)  # On the CPU.
     train = data.pipeline(x_train, y_train, lab.BATCH_SIZE, shuffle_seed=seed)
     ours_reached, ours_total = time_to_accuracy(ours, x_train, y_train, x_test, y_test, lab.BATCH_SIZE,
                                                 lab.NUM_EPOCHS, dataset=train)

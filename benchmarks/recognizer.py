@@ -2,7 +2,7 @@
 
 Writes MNIST test digits as PNG files two ways: drawn the way people draw
 (dark on white, a 280x280 canvas, anywhere on it, half to double size,
-thinner or thicker strokes; ``common.digits.as_drawing``) and exactly as they
+thinner or thicker strokes; ``as_drawing`` in labs/mnist/draw_a_digit/recipe.py) and exactly as they
 are (28x28, light on dark). Then runs the recognizer lab on each folder with
 ``--image``, once with the MNIST recipe and once with the short recipe of
 many tutorials (``--naive``), and prints the share read right.
@@ -22,11 +22,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import data, digits, paths  # Before TensorFlow: it starts TensorFlow quietly.
+from common import data, paths  # Before TensorFlow: it starts TensorFlow quietly.
 import numpy as np
 
 LAB = paths.LABS_DIR / "mnist" / "_04_draw_a_digit.py"
-DEFAULT_MODEL = paths.OUTPUTS_DIR / "mnist" / "_02_cnn" / "mnist_cnn.keras"
+DEFAULT_MODEL = paths.OUTPUTS_DIR / "mnist" / "_02_cnn" / paths.MNIST_CNN_FILE
+recipe = paths.load_lab(LAB).recipe  # labs/mnist/draw_a_digit/recipe.py
 ANSWER_LINE = re.compile(r"^(?P<path>.+): (?P<digit>\d) \([\d.]+%\)$")
 
 
@@ -66,9 +67,9 @@ def main():
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
         sets = {
-            f"{args.drawings:,} drawn like people draw": digits.save_digits(
+            f"{args.drawings:,} drawn like people draw": recipe.save_digits(
                 scratch / "drawn", images[chosen], labels[chosen], rng=rng),
-            f"{len(images):,} plain MNIST test digits": digits.save_digits(scratch / "plain", images, labels),
+            f"{len(images):,} plain MNIST test digits": recipe.save_digits(scratch / "plain", images, labels),
         }
         for name, files in sets.items():
             for naive in (False, True):

@@ -14,7 +14,6 @@ Run:      python benchmarks/scaling.py                     (about 5 minutes on 2
           python benchmarks/scaling.py --quick             (a seconds-long check that it works)
 """
 import argparse
-import importlib.util
 import json
 import subprocess
 import sys
@@ -30,13 +29,6 @@ BATCH_SIZES = (64, 128, 256)
 QUICK_EXAMPLES, QUICK_BATCH_SIZES = (512, 1_024), (64,)
 EPOCHS = 5
 CELL_TIME_LIMIT = 1_800
-
-
-def _cnn_lab():
-    spec = importlib.util.spec_from_file_location("mnist_cnn_lab", paths.LABS_DIR / "mnist" / "_02_cnn.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _peak_memory_mb():
@@ -68,12 +60,12 @@ def run_cell(examples: int, batch_size: int, mixed_precision: bool) -> dict:
         tf.config.experimental.set_memory_growth(gpu, True)
     if mixed_precision:
         keras.mixed_precision.set_global_policy("mixed_float16")
-    lab = _cnn_lab()
+    lab = paths.load_lab("labs/mnist/_02_cnn.py")
     (x_train, y_train), _ = data.load_mnist()
     images = data.scaled(x_train[:examples])[..., np.newaxis]
     batches = data.pipeline(images, y_train[:examples], batch_size, shuffle_seed=1)
-    device = "/GPU:0" if gpus else "/CPU:0"
-    model = lab.compile_model(lab.build_model(lab.AUGMENT_SHIFT), int(np.ceil(examples / batch_size)), device)
+    model = lab.compile_model(lab.build_model(lab.AUGMENT_SHIFT), int(np.ceil(examples / batch_size)),
+                              jit_compile="auto" if gpus else False)  # What training.Run chooses.
     before = _peak_memory_mb()
     clock = _EpochClock()
     model.fit(batches, epochs=EPOCHS, callbacks=[clock], shuffle=False, verbose=0)

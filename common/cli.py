@@ -6,10 +6,12 @@ A lab ends with::
         cli.run_lab(main, __doc__, add_arguments)
 
 ``run_lab`` parses the common flags plus the lab's own (``add_arguments``),
-seeds every random generator, picks the device (or, for a lab that adds the
-``common.distribute`` flags, the strategy), prepares ``--out``, prints the
-device line and calls ``main(args)`` under ``tf.device`` (or the strategy's scope). A ``LabError``
-becomes one line on standard error and exit status 2.
+seeds every random generator, picks the device, prepares ``--out``, prints
+the device line and calls ``main(args)`` under ``tf.device``. A lab that
+trains with Keras passes ``run=training.Run`` too: the run is made first
+(it sets up ``--strategy`` before TensorFlow computes anything) and ``main``
+gets it, ``main(args, run)``, inside its scope. A ``LabError`` becomes one
+line on standard error and exit status 2.
 """
 import argparse
 import os
@@ -19,7 +21,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from common import device, distribute, paths, plotting
+from common import device, paths, plotting
 from common.errors import LabError
 
 DEFAULT_SEED = 1
@@ -118,35 +120,37 @@ def build_parser(doc: str, lab_file, add_arguments=None) -> argparse.ArgumentPar
 def parse_args(doc: str, argv=None, add_arguments=None, lab_file=None) -> argparse.Namespace:
     """Parse ``argv`` (default: the command line) into the lab's ``args``.
 
-    Besides the flags, ``args`` carries ``lab_name`` and an ``out`` that is
-    always a ``Path``. Bad values exit with status 2 and one line on stderr.
+    ``--smoke`` is also on when ``LAB_SMOKE=1``, and ``--out`` is filled in
+    with its default folder. Bad values exit with status 2 and one line on stderr.
     """
     lab_file = lab_file or sys.argv[0]
     parser = build_parser(doc, lab_file, add_arguments)
     args = parser.parse_args(argv)
-    args.lab_name = paths.lab_name(lab_file)
     args.smoke = args.smoke or _env_flag(SMOKE_ENV)
-    if args.out is not None:
-        args.out = Path(args.out)
-    else:
+    if args.out is None:
         # A smoke run gets a folder of its own, so it never replaces a real run's model or saved state.
-        args.out = paths.OUTPUTS_DIR / "smoke" / args.lab_name if args.smoke else paths.OUTPUTS_DIR / args.lab_name
+        name = paths.lab_name(lab_file)
+        args.out = paths.OUTPUTS_DIR / "smoke" / name if args.smoke else paths.OUTPUTS_DIR / name
     return args
 
 
-def execute(main, args: argparse.Namespace):
-    """Prepare everything ``main`` relies on, run it on the chosen device, return its result."""
+def execute(main, args: argparse.Namespace, run=None):
+    """Prepare everything ``main`` relies on, run it on the chosen device, return its result.
+
+    ``run``: for a lab that trains with Keras, the class of its training run
+    (``training.Run``), made here and passed to ``main`` as its second argument.
+    """
     device_name = device.resolve(args.device)
-    args.device_name = device_name
-    if hasattr(args, "strategy"):
+    if run is not None:
         # Before anything else touches TensorFlow: strategies and split CPUs must come first.
-        scope, notes = distribute.prepare(args)
+        run = run(args, device_name)
+        scope, notes, out = run.scope, run.notes, run.out
     else:
-        scope, notes = tf.device(device_name), []
+        scope, notes, out = tf.device(device_name), [], args.out
     try:
-        args.out.mkdir(parents=True, exist_ok=True)
+        out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise LabError(f"cannot create the output folder {args.out} ({error.strerror}); "
+        raise LabError(f"cannot create the output folder {out} ({error.strerror}); "
                        "choose another with --out DIR") from None
     keras.utils.set_random_seed(args.seed)
     plotting.configure(show=args.show)
@@ -154,14 +158,15 @@ def execute(main, args: argparse.Namespace):
     for line in notes:
         print(line, flush=True)
     with scope:
-        result = main(args)
+        result = main(args) if run is None else main(args, run)
     plotting.show()
     return result
 
 
-def run_lab(main, doc: str, add_arguments=None, argv=None) -> None:
-    """Run a lab as a program: parse, execute, and exit with the right status."""
-    lab_file = getattr(sys.modules.get(main.__module__), "__file__", None) or sys.argv[0]
+def run_lab(main, doc: str, add_arguments=None, run=None, argv=None) -> None:
+    """Run a lab as a program: parse, execute (with a training ``run``), and exit with the right status."""
+    # The file that defines main: the lab, however it was started.
+    lab_file = getattr(getattr(main, "__code__", None), "co_filename", None) or sys.argv[0]
     for stream in (sys.stdout, sys.stderr):
         # A file name in Chinese printed to a Windows console or log whose
         # encoding cannot spell it comes out escaped instead of failing.
@@ -169,7 +174,7 @@ def run_lab(main, doc: str, add_arguments=None, argv=None) -> None:
             stream.reconfigure(errors="backslashreplace")
     try:
         args = parse_args(doc, argv, add_arguments, lab_file)
-        execute(main, args)
+        execute(main, args, run)
     except LabError as error:
         print(f"{Path(lab_file).name}: error: {error}", file=sys.stderr)
         sys.exit(2)

@@ -153,6 +153,17 @@ def limited(dataset, train_size=None, test_size=None):
     return (x_train[:train_size], y_train[:train_size]), (x_test[:test_size], y_test[:test_size])
 
 
+def split_validation(x, y, fraction: float = 0.1):
+    """Hold out the last ``fraction`` of the training data for validation: ((x, y), (x_val, y_val)).
+
+    The same examples every run, so a resumed run validates on the same set.
+    """
+    count = int(round(len(x) * fraction))
+    if count < 1 or count >= len(x):
+        raise ValueError(f"cannot hold out {fraction:.0%} of {len(x)} examples for validation")
+    return (x[:-count], y[:-count]), (x[-count:], y[-count:])
+
+
 def pipeline(images, labels, batch_size: int, shuffle_seed=None):
     """A tf.data pipeline of (image batch, label batch) for Keras.
 

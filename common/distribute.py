@@ -1,8 +1,8 @@
 """Training on more than one device: ``--strategy``, ``--devices``, ``--mixed-precision``, ``--log-device-placement``.
 
-The Keras labs add these flags with ``distribute.add_arguments(parser)``;
-``cli.execute`` then calls ``prepare(args)`` before anything else touches
-TensorFlow, and runs the lab inside the scope it returns.
+Machinery of ``training.Run``, not a lesson: a Keras lab gets these flags
+from ``training.Run.add_arguments``, and the run calls ``prepare`` before
+anything else touches TensorFlow. Only labs that train with Keras load it.
 
 - ``--strategy none`` (the default): one device, chosen by ``--device``.
 - ``--strategy mirrored``: ``tf.distribute.MirroredStrategy``. Every device
@@ -20,8 +20,8 @@ TensorFlow, and runs the lab inside the scope it returns.
   to resume.
 
 ``--batch-size`` stays the number of images *per device*: with N replicas a
-step trains on N times as many (the "global batch"), which ``global_batch_size``
-gives. That keeps each device as busy as it was alone, which is the point of
+step trains on N times as many (the "global batch"), which
+``training.Run.global_batch_size`` gives. That keeps each device as busy as it was alone, which is the point of
 adding devices.
 """
 import argparse
@@ -30,6 +30,8 @@ import os
 import re
 import socket
 import time
+from pathlib import Path
+from typing import NamedTuple
 
 import keras
 import tensorflow as tf
@@ -72,25 +74,6 @@ def add_arguments(parser) -> None:
                             "it (compute capability 7.0 or higher); elsewhere a note, and float32 as usual")
     group.add_argument("--log-device-placement", action="store_true",
                        help="print the device every TensorFlow operation runs on")
-
-
-def replicas() -> int:
-    """How many copies of the model train together (1 without a strategy)."""
-    return tf.distribute.get_strategy().num_replicas_in_sync
-
-
-def global_batch_size(per_replica: int) -> int:
-    """The examples of one training step across all replicas: ``per_replica`` times their number."""
-    return per_replica * replicas()
-
-
-def is_chief() -> bool:
-    """Whether this process writes the lab's results: always, except for workers 1, 2, ... of a cluster."""
-    strategy = tf.distribute.get_strategy()
-    resolver = getattr(strategy, "cluster_resolver", None)
-    if resolver is None or not strategy.extended._in_multi_worker_mode():
-        return True
-    return _chief(resolver.task_type, resolver.task_id, resolver.cluster_spec().as_dict())
 
 
 def in_cluster() -> bool:
@@ -148,10 +131,10 @@ def _split_cpu(count: int) -> None:
                        "run the lab as its own program (python labs/...)") from None
 
 
-def _mirrored(args):
+def _mirrored(args, device_name: str):
     if args.devices:
         wanted = _parse_devices(args.devices)
-    elif args.device_name.upper().startswith("/GPU"):
+    elif device_name.upper().startswith("/GPU"):
         wanted = [("GPU", index) for index in range(len(tf.config.list_physical_devices("GPU")))]
     else:
         wanted = [("CPU", 0)]
@@ -196,12 +179,12 @@ def read_tf_config() -> dict:
     return config
 
 
-def _multi_worker(args):
+def _multi_worker(args, device_name: str):
     if args.devices:
         raise LabError("--devices is for --strategy mirrored; a worker of --strategy multi-worker uses every "
                        "GPU it has, or its CPU")
     config = read_tf_config()
-    if args.device_name.upper().startswith("/CPU"):
+    if device_name.upper().startswith("/CPU"):
         # --device cpu: keep the workers' GPUs out of it.
         tf.config.set_visible_devices([], "GPU")
     _wait_for_workers(config, args.worker_timeout)
@@ -274,7 +257,7 @@ def _patch_keras_for_multi_worker() -> None:
     Both replacements do what the originals do on one machine. They reach
     into Keras's private trainer module, so they first check that what they
     replace is there, and stop with one line if a Keras release moved it.
-    The tests in tests/test_distribute.py run two real workers to prove the
+    The tests in tests/test_common_distribute.py run two real workers to prove the
     result, on the oldest and the newest Keras that pyproject.toml allows
     (KERAS_TESTED).
     """
@@ -323,16 +306,16 @@ def _patch_keras_for_multi_worker() -> None:
     trainer._lab_multi_worker_repair = True
 
 
-def _mixed_precision(args) -> str:
+def _mixed_precision(device_name: str) -> str:
     """Turn on float16 compute where a GPU supports it; return the line to print."""
     capable = []
-    if args.device_name.upper().startswith("/GPU"):
+    if device_name.upper().startswith("/GPU"):
         for gpu in tf.config.list_physical_devices("GPU"):
             capability = tf.config.experimental.get_device_details(gpu).get("compute_capability") or (0, 0)
             if tuple(capability) >= (7, 0):
                 capable.append(gpu.name)
     if not capable:
-        where = "the CPU" if args.device_name.upper().startswith("/CPU") else "this GPU (compute capability below 7.0)"
+        where = "the CPU" if device_name.upper().startswith("/CPU") else "this GPU (compute capability below 7.0)"
         return (f"Note: --mixed-precision needs a GPU with compute capability 7.0 or higher (Volta or newer); "
                 f"on {where} float16 is not faster, so this run computes in float32 as usual.")
     keras.mixed_precision.set_global_policy("mixed_float16")
@@ -356,36 +339,46 @@ class _Scope:
             keras.mixed_precision.set_global_policy(self.policy)
 
 
-def prepare(args):
-    """Apply the flags; return the context the lab runs in, and the lines to print about it.
+class Setup(NamedTuple):
+    """What ``prepare`` set up for one process."""
+    scope: object      # The context the lab trains in: the strategy's scope, or the device.
+    lines: list        # What to print about it, one line each.
+    replicas: int      # Copies of the model training together (1 without a strategy).
+    chief: bool        # Whether this process writes the lab's results.
+    out: Path          # The folder this process writes: --out, or <out>/worker-N for another worker.
 
-    Sets ``args.replicas`` and ``args.chief``; a worker other than the chief
-    gets ``args.out`` moved to ``<out>/worker-N``.
+
+def prepare(args, device_name: str) -> Setup:
+    """Apply the flags on the device ``device_name`` (``/CPU:0``, ``/GPU:0``); return the ``Setup``.
+
+    Must come before TensorFlow computes anything: a strategy, and a CPU split
+    into logical devices, cannot be set up afterwards.
     """
     lines = []
     if args.log_device_placement:
         tf.debugging.set_log_device_placement(True)
     policy = keras.mixed_precision.global_policy()
+    out = args.out
     if args.strategy == "none":
         if args.devices:
             raise LabError("--devices needs --strategy mirrored")
-        scope, args.replicas, args.chief = tf.device(args.device_name), 1, True
+        scope, replicas, chief = tf.device(device_name), 1, True
     elif args.strategy == "mirrored":
-        strategy = _mirrored(args)
+        strategy = _mirrored(args, device_name)
         devices = ", ".join(name.split("device:")[-1] for name in strategy.extended.worker_devices)
-        args.replicas, args.chief = strategy.num_replicas_in_sync, True
-        lines.append(f"Strategy: mirrored over {devices} ({args.replicas} replica{'s' * (args.replicas != 1)}; "
-                     f"each step trains on {args.replicas} x --batch-size examples)")
+        replicas, chief = strategy.num_replicas_in_sync, True
+        lines.append(f"Strategy: mirrored over {devices} ({replicas} replica{'s' * (replicas != 1)}; "
+                     f"each step trains on {replicas} x --batch-size examples)")
         scope = strategy.scope()
     else:
-        strategy, args.chief, name = _multi_worker(args)
-        args.replicas = strategy.num_replicas_in_sync
-        lines.append(f"Strategy: multi-worker, this process is {name}, {args.replicas} replicas in all "
-                     f"(each step trains on {args.replicas} x --batch-size examples)")
-        if not args.chief:
-            args.out = args.out / name
-            lines.append(f"Not the chief: this worker's own checkpoints and figures go to {args.out}")
+        strategy, chief, name = _multi_worker(args, device_name)
+        replicas = strategy.num_replicas_in_sync
+        lines.append(f"Strategy: multi-worker, this process is {name}, {replicas} replicas in all "
+                     f"(each step trains on {replicas} x --batch-size examples)")
+        if not chief:
+            out = args.out / name
+            lines.append(f"Not the chief: this worker's own checkpoints and figures go to {out}")
         scope = strategy.scope()
     if args.mixed_precision:
-        lines.append(_mixed_precision(args))
-    return _Scope(scope, policy), lines
+        lines.append(_mixed_precision(device_name))
+    return Setup(_Scope(scope, policy), lines, replicas, chief, out)

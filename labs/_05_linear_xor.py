@@ -38,7 +38,7 @@ def add_arguments(parser):
     cli.add_epochs(parser, NUM_EPOCHS)
 
 
-@graph.compiled
+@graph.xla_function
 def train_epochs(X, T, W, learning_rate, num_epochs):
     """Run ``num_epochs`` delta-rule updates of W; return the mean squared error after them."""
     N = tf.cast(tf.shape(X)[0], X.dtype)

@@ -38,7 +38,7 @@ def with_nonlinear_inputs(points):
     return tf.stack([tf.ones_like(x1), x1, x2, x1 * x1, x1 * x2, x2 * x2], axis=1)
 
 
-@graph.compiled
+@graph.xla_function
 def train_epochs(X, T, W, learning_rate, num_epochs):
     """Run ``num_epochs`` delta-rule updates of W; return the mean squared error after them."""
     N = tf.cast(tf.shape(X)[0], X.dtype)

@@ -83,7 +83,7 @@ def weight_steps(X, T, params, learning_rate) -> dict:
     }
 
 
-@graph.compiled
+@graph.xla_function
 def train_epochs(X, T, params, learning_rate, num_epochs):
     """Run ``num_epochs`` full-batch epochs; return the loss after them."""
     for _ in tf.range(num_epochs):

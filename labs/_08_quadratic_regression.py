@@ -68,7 +68,7 @@ def predict(x, params, activation):
 def make_trainer(activation):
     """A compiled function running ``num_steps`` gradient descent steps for this activation."""
 
-    @graph.compiled
+    @graph.xla_function
     def train_steps(x, y, params, learning_rate, num_steps):
         variables = list(params.values())
         for _ in tf.range(num_steps):

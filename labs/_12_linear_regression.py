@@ -68,7 +68,7 @@ def gradients(x, y, w, b):
     return tf.reduce_mean(error * x), tf.reduce_mean(error)
 
 
-@graph.compiled
+@graph.xla_function
 def descend(x, y, w, b, learning_rate, num_steps):
     """``num_steps`` steps of w <- w - lr dJ/dw, b <- b - lr dJ/db, as one compiled loop."""
     for _ in tf.range(num_steps):

@@ -70,7 +70,7 @@ def gradients(X, Y, W, b):
     return tf.transpose(X) @ error / m, tf.reduce_mean(error, axis=0)
 
 
-@graph.compiled
+@graph.xla_function
 def train_steps(X, Y, W, b, learning_rate, num_steps):
     for _ in tf.range(num_steps):
         grad_W, grad_b = gradients(X, Y, W, b)

@@ -17,7 +17,7 @@ Expected: the accuracy of each of the four classifiers (all above 95%) and
           regression_curves.png.
 Try:      --hidden-units 3 and see the ReLU network's corners; --hidden-units 20.
 """
-from common import cli, plotting, training  # Before TensorFlow: it starts TensorFlow quietly.
+from common import cli, graph, plotting  # Before TensorFlow: it starts TensorFlow quietly.
 import keras
 import numpy as np
 import tensorflow as tf
@@ -66,7 +66,7 @@ def build(inputs: int, depth: int, units: int, activation: str, seed: int):
 
 
 def train(model, x, y, loss, steps: int):
-    run = training.step_runner(model, loss, keras.optimizers.Adam(LEARNING_RATE))
+    run = graph.step_runner(model, loss, keras.optimizers.Adam(LEARNING_RATE))
     return float(run(tf.constant(x), tf.constant(y), tf.constant(steps)))
 
 

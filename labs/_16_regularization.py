@@ -21,7 +21,7 @@ Expected: the notes' logits with every unit kept and with a fixed dropout
           (the gap narrows with each cure); regularization.png.
 Try:      --l2 0.01 (stronger decay) and --dropout 0.2 (weaker dropout).
 """
-from common import cli, data, plotting, training  # Before TensorFlow: it starts TensorFlow quietly.
+from common import cli, data, graph, plotting  # Before TensorFlow: it starts TensorFlow quietly.
 import keras
 import numpy as np
 import tensorflow as tf
@@ -88,7 +88,7 @@ def error_and_loss(model, x, y):
 def train_run(model, train, validation, steps: int, early_stopping: bool = False):
     """Full-batch Adam, evaluated every EVALUATE_EVERY steps; returns the history and the steps taken."""
     loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-    run = training.step_runner(model, loss, keras.optimizers.Adam(LEARNING_RATE))
+    run = graph.step_runner(model, loss, keras.optimizers.Adam(LEARNING_RATE))
     history = {"step": [], "train_error": [], "validation_error": [], "validation_loss": []}
     best_loss, best_weights, waited = np.inf, None, 0
     for step in range(EVALUATE_EVERY, steps + 1, EVALUATE_EVERY):

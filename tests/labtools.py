@@ -1,14 +1,14 @@
 """Helpers for the tests: find labs, load them, run them as a user would, in this process or in a new one."""
 import contextlib
 import dataclasses
-import functools
-import importlib.util
 import io
 import os
 import re
+import runpy
 import subprocess
 import sys
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
@@ -24,19 +24,26 @@ def discover_labs() -> list:
     return sorted(path.relative_to(REPO_ROOT).as_posix() for path in found)
 
 
-def load_lab(relative_path: str):
-    """Import a lab file as a module without running it (labs do nothing at import).
+load_lab = paths.load_lab
 
-    The module is registered under its name, as Python registers a script's
-    module, so ``cli.run_lab`` finds the lab's file from its ``main``.
+
+def lab_entry(relative_path: str):
+    """What the lab's last line hands to ``cli.run_lab``: ``(main, doc, add_arguments, run)``.
+
+    The lab file runs as ``python <lab>`` runs it, with ``cli.run_lab``
+    replaced by a recorder, so nothing is parsed or trained.
     """
-    path = REPO_ROOT / relative_path
-    module_name = "lab_" + re.sub(r"\W", "_", relative_path)
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    spec.loader.exec_module(module)
-    return module
+    recorded = {}
+
+    def record(main, doc, add_arguments=None, run=None, argv=None):
+        recorded.update(main=main, doc=doc, add_arguments=add_arguments, run=run)
+
+    paths.put_folder_on_path(REPO_ROOT / relative_path)
+    with mock.patch.object(cli, "run_lab", record):
+        runpy.run_path(str(REPO_ROOT / relative_path), run_name="__main__")
+    if not recorded:
+        raise AssertionError(f"{relative_path} does not end with cli.run_lab(...)")
+    return recorded["main"], recorded["doc"], recorded["add_arguments"], recorded["run"]
 
 
 def same_worker(name: str):
@@ -85,20 +92,20 @@ def run_in_process(relative_path: str, out_dir, *argv: str) -> LabRun:
     native code writes to the process's file descriptors is not in them, so
     checks on that run the lab with ``run_script``.
     """
-    lab = load_lab(relative_path)
+    main, doc, add_arguments, run = lab_entry(relative_path)
     returned = {}
+    execute = cli.execute
 
-    @functools.wraps(lab.main)       # Keeps the lab's module, by which run_lab finds the lab's file.
-    def main(args):
-        returned["result"] = lab.main(args)
+    def execute_and_keep(*arguments):
+        returned["result"] = execute(*arguments)
         return returned["result"]
 
     stdout, stderr = io.StringIO(), io.StringIO()
     returncode = None
-    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr), \
+            mock.patch.object(cli, "execute", execute_and_keep):
         try:
-            cli.run_lab(main, lab.__doc__, getattr(lab, "add_arguments", None),
-                        argv=[*argv, "--out", str(out_dir)])
+            cli.run_lab(main, doc, add_arguments, run=run, argv=[*argv, "--out", str(out_dir)])
         except SystemExit as stopped:
             returncode = stopped.code
     return LabRun(returncode, stdout.getvalue(), stderr.getvalue(), returned.get("result"), Path(out_dir))
@@ -115,8 +122,10 @@ def assert_steps_are_gradient_steps(steps: dict, gradients: dict, learning_rate:
 
 
 def run_main(relative_path: str, out_dir, *argv: str) -> dict:
-    """Call a lab's main() in this process, as ``cli.run_lab`` would, with figures in ``out_dir``."""
-    lab = load_lab(relative_path)
-    args = cli.parse_args(lab.__doc__, ["--out", str(out_dir), *argv], getattr(lab, "add_arguments", None),
-                          lab.__file__)
-    return cli.execute(lab.main, args)
+    """Call a lab's main() in this process, as ``cli.run_lab`` would, with figures in ``out_dir``.
+
+    Unlike ``run_in_process``, a lab's error is raised here, not turned into an exit status.
+    """
+    main, doc, add_arguments, run = lab_entry(relative_path)
+    args = cli.parse_args(doc, ["--out", str(out_dir), *argv], add_arguments, REPO_ROOT / relative_path)
+    return cli.execute(main, args, run)

@@ -332,7 +332,7 @@ def test_compiled_loop_runs_as_one_graph():
 
     total = tf.Variable(0.0)
 
-    @graph.compiled
+    @graph.xla_function
     def add_up(num_steps):
         for step in tf.range(num_steps):
             total.assign_add(tf.cast(step, tf.float32))
@@ -347,7 +347,7 @@ def test_compiled_falls_back_where_xla_cannot_compile(capsys):
 
     from common import graph
 
-    @graph.compiled
+    @graph.xla_function
     def describe(x):
         # String formatting has no XLA kernel, so XLA refuses this graph.
         return tf.strings.as_string(x * 2)
@@ -358,15 +358,76 @@ def test_compiled_falls_back_where_xla_cannot_compile(capsys):
     assert capsys.readouterr().err == ""  # The note comes once.
 
 
-def test_a_lab_started_from_a_lab_process_is_quiet_too(tmp_path):
+def test_a_lab_started_from_a_lab_process_is_quiet_too_and_loads_no_training_machinery(tmp_path):
     # The log level common sets is inherited by child processes; it must not
-    # be taken there for a user's request to see TensorFlow's log.
+    # be taken there for a user's request to see TensorFlow's log. The child
+    # also reports what it imports (python -X importtime): a lab of chapter 1
+    # loads none of the Keras training machinery.
     script = ("import subprocess, sys\n"
               "from common import cli\n"
-              f"result = subprocess.run([sys.executable, {str(REPO_ROOT / 'labs/_01_perceptron_learn_rule.py')!r}],"
+              f"result = subprocess.run([sys.executable, '-X', 'importtime', "
+              f"{str(REPO_ROOT / 'labs/_01_perceptron_learn_rule.py')!r}, '--smoke'],"
               " capture_output=True, text=True)\n"
               "sys.stdout.write(result.stderr)\n")
     result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=headless_env(),
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
-    assert result.stdout == ""
+    lines = result.stdout.splitlines()
+    assert [line for line in lines if not line.startswith("import time:")] == []  # Nothing but importtime.
+    loaded = {line.rsplit("|", 1)[1].strip() for line in lines[1:]}
+    assert {"common.cli", "common.plotting"} <= loaded
+    assert not loaded & MACHINERY, loaded & MACHINERY
+
+
+# --- who loads what ----------------------------------------------------------
+
+MACHINERY = {"common.training", "common.checkpoints", "common.distribute"}
+
+
+def _common_imports(path: Path) -> set:
+    """The common modules a file imports, anywhere in it (functions included), read from its source."""
+    import ast
+
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module == "common":
+            found |= {f"common.{alias.name}" for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("common."):
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names if alias.name.startswith("common.")}
+    return found
+
+
+def _loaded_by(lab: Path) -> set:
+    """Every common module a lab can load, through the modules it imports (and the package's __init__)."""
+    seen, waiting = set(), _common_imports(lab) | {"common.__init__"}
+    while waiting:
+        module = waiting.pop()
+        if module not in seen:
+            seen.add(module)
+            waiting |= _common_imports(REPO_ROOT / (module.replace(".", "/") + ".py"))
+    return seen
+
+
+def test_labs_of_chapters_1_to_4_load_no_training_machinery():
+    labs = sorted(paths.LABS_DIR.glob("_[01][0-9]_*.py"))
+    assert len(labs) == 16
+    for lab in labs:
+        assert not _loaded_by(lab) & MACHINERY, lab.name
+    # The check can fail: a Keras lab does load all of it.
+    assert _loaded_by(paths.LABS_DIR / "mnist" / "_02_cnn.py") >= MACHINERY
+
+
+def test_every_common_module_serves_two_labs_or_runs_them():
+    # What one lab alone uses belongs with that lab; common/ is for what labs share.
+    labs = [path for path in paths.LABS_DIR.rglob("_*.py") if path.stem[1:3].isdigit()]
+    users = {}
+    for lab in labs:
+        for module in _loaded_by(lab):
+            users.setdefault(module, set()).add(lab.name)
+    every_module = {f"common.{path.stem}" for path in (REPO_ROOT / "common").glob("*.py")} - {"common.__init__"}
+    assert set(users) - {"common.__init__"} == every_module  # Every module is used by some lab.
+    runner = _loaded_by(paths.LABS_DIR / "_01_perceptron_learn_rule.py")  # What cli loads for every lab.
+    for module, labs_using in users.items():
+        assert module in runner or len(labs_using) >= 2, (module, labs_using)

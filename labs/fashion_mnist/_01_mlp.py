@@ -19,7 +19,7 @@ Expected: an untrained validation accuracy near 10% (chance), one line per
 Try:      --epochs 30 and watch validation accuracy stop rising while training
           accuracy still climbs; --tensorboard, then `tensorboard --logdir outputs`.
 """
-from common import cli, data, distribute, plotting, training  # Before TensorFlow: it starts TensorFlow quietly.
+from common import cli, data, evaluation, plotting, training  # Before TensorFlow: it starts TensorFlow quietly.
 import keras
 from keras import layers
 
@@ -36,9 +36,7 @@ def add_arguments(parser):
                         help=f"examples per training step on each device (default: {BATCH_SIZE})")
     parser.add_argument("--train-size", type=cli.positive_int, default=None,
                         help="train on only the first N training images (default: all 60,000)")
-    parser.add_argument("--fresh", action="store_true", help="ignore saved state and start over")
-    parser.add_argument("--tensorboard", action="store_true", help="write TensorBoard logs under --out")
-    distribute.add_arguments(parser)
+    training.Run.add_arguments(parser)  # --fresh, --tensorboard, --strategy and the other run flags
 
 
 def build_model():
@@ -49,7 +47,7 @@ def build_model():
     return keras.Model(inputs, outputs, name="fashion_mnist_mlp")
 
 
-def compiled(model):
+def compile_model(model):
     """Attach what training needs: the optimizer, the loss on logits, the metric to report."""
     model.compile(optimizer="adam",
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
@@ -57,7 +55,7 @@ def compiled(model):
     return model
 
 
-def main(args) -> dict:
+def main(args, run) -> dict:
     dataset = data.load_fashion_mnist()
     if args.smoke:
         dataset = data.limited(dataset, SMOKE_TRAIN_SIZE, SMOKE_TEST_SIZE)
@@ -67,36 +65,32 @@ def main(args) -> dict:
     # Look at the data before training on it.
     first_class = data.FASHION_MNIST_CLASSES[y_train[0]]
     plotting.save_figure(plotting.first_image(x_train[0], f"The first training image: {first_class}"),
-                         args.out, FIGURES[0])
+                         run.out, FIGURES[0])
     plotting.save_figure(plotting.image_grid(x_train, y_train, data.FASHION_MNIST_CLASSES,
                                              title="The first 25 training images"),
-                         args.out, FIGURES[1])
+                         run.out, FIGURES[1])
 
-    (x_fit, y_fit), (x_val, y_val) = training.split_validation(data.scaled(x_train), y_train,
-                                                                VALIDATION_FRACTION)
+    (x_fit, y_fit), (x_val, y_val) = data.split_validation(data.scaled(x_train), y_train, VALIDATION_FRACTION)
     # --batch-size examples for each device; with several (--strategy) a step takes them all.
-    batch_size = distribute.global_batch_size(args.batch_size)
-    settings = {"lab": args.lab_name, "training_examples": len(x_fit), "batch_size": batch_size}
-    checkpoints = training.Checkpoints(args.out, settings, fresh=args.fresh)
-    model, completed, history = checkpoints.resume(compiled(build_model()))
-    if completed == 0:
-        print(f"Untrained model, validation accuracy: {training.accuracy_of(model, x_val, y_val):.1%} "
+    batch_size = run.global_batch_size(args.batch_size)
+    model = run.resume(compile_model(build_model()), settings={"training_examples": len(x_fit),
+                                                               "batch_size": batch_size})
+    if run.completed == 0:
+        print(f"Untrained model, validation accuracy: {evaluation.accuracy_of(model, x_val, y_val):.1%} "
               "(chance is 10%)")
-    epochs = 1 if args.smoke else args.epochs
-    history = training.fit(model, checkpoints, completed, history, epochs=epochs,
-                           x=x_fit, y=y_fit, batch_size=batch_size, validation_data=(x_val, y_val),
-                           tensorboard_dir=args.out / "tensorboard" if args.tensorboard else None)
-    plotting.save_figure(plotting.training_curves(history, "Fashion-MNIST multilayer perceptron"), args.out, FIGURES[2])
+    history = run.fit(model, x_fit, y_fit, epochs=1 if args.smoke else args.epochs, batch_size=batch_size,
+                      validation_data=(x_val, y_val))
+    plotting.save_figure(plotting.training_curves(history, "Fashion-MNIST multilayer perceptron"), run.out, FIGURES[2])
 
     # As the tutorial does: a fresh model, the latest checkpoint's weights, the test set once.
     # Only predicting, the fresh model needs no optimizer, so it is not compiled.
-    latest = checkpoints.latest_weights()
+    latest = run.latest_weights()
     restored = build_model()
     restored.load_weights(latest)
-    test_accuracy = training.accuracy_of(restored, data.scaled(x_test), y_test)
+    test_accuracy = evaluation.accuracy_of(restored, data.scaled(x_test), y_test)
     print(f"Restored model from {latest.name}, test accuracy: {test_accuracy:.2%}")
     return {"test_accuracy": test_accuracy, "epochs": len(history.get("loss", [])), "history": history}
 
 
 if __name__ == "__main__":
-    cli.run_lab(main, __doc__, add_arguments)
+    cli.run_lab(main, __doc__, add_arguments, run=training.Run)

@@ -27,7 +27,7 @@ Expected: one line per epoch and a test accuracy of about 93.2% after 25
 Try:      --augment-shift 0 --no-flip (no augmentation) and compare the gap
           between training and validation accuracy.
 """
-from common import cli, data, distribute, plotting, training  # Before TensorFlow: it starts TensorFlow quietly.
+from common import cli, data, evaluation, plotting, training  # Before TensorFlow: it starts TensorFlow quietly.
 import keras
 import numpy as np
 from keras import layers
@@ -69,9 +69,7 @@ def add_arguments(parser):
                         help=f"largest random shift, as a fraction of the image size "
                              f"(default: {AUGMENT_SHIFT}; 0 turns shifting off)")
     parser.add_argument("--no-flip", action="store_true", help="do not mirror training images left to right")
-    parser.add_argument("--fresh", action="store_true", help="ignore saved state and start over")
-    parser.add_argument("--tensorboard", action="store_true", help="write TensorBoard logs under --out")
-    distribute.add_arguments(parser)
+    training.Run.add_arguments(parser)  # --fresh, --tensorboard, --strategy and the other run flags
 
 
 def build_model(augment_shift: float, flip: bool = True):
@@ -105,7 +103,7 @@ def build_model(augment_shift: float, flip: bool = True):
     return keras.Model(inputs, outputs, name="fashion_mnist_cnn")
 
 
-def compile_model(model, total_steps: int, device_name: str):
+def compile_model(model, total_steps: int, jit_compile):
     schedule = keras.optimizers.schedules.CosineDecay(
         INITIAL_LEARNING_RATE, decay_steps=total_steps, alpha=FINAL_LEARNING_RATE_FRACTION)
     # Label smoothing needs the labels one-hot (a row of ten), hence the
@@ -113,11 +111,11 @@ def compile_model(model, total_steps: int, device_name: str):
     model.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=WEIGHT_DECAY),
                   loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=LABEL_SMOOTHING),
                   metrics=["accuracy"],
-                  jit_compile=training.use_xla_for(device_name))
+                  jit_compile=jit_compile)
     return model
 
 
-def main(args) -> dict:
+def main(args, run) -> dict:
     dataset = data.load_fashion_mnist()
     if args.smoke:
         dataset = data.limited(dataset, SMOKE_TRAIN_SIZE, SMOKE_TEST_SIZE)
@@ -126,7 +124,7 @@ def main(args) -> dict:
     validation_size = min(VALIDATION_SIZE, len(images) // 10)
     one_hot = keras.utils.to_categorical(y_train, 10)               # (60000, 10)
     # --batch-size images for each device; with several (--strategy) a step takes them all.
-    batch_size = distribute.global_batch_size(args.batch_size)
+    batch_size = run.global_batch_size(args.batch_size)
     train = data.pipeline(images[:-validation_size], one_hot[:-validation_size], batch_size,
                           shuffle_seed=args.seed)
     validation = data.pipeline(images[-validation_size:], one_hot[-validation_size:], 1000)
@@ -134,24 +132,20 @@ def main(args) -> dict:
     epochs = 1 if args.smoke else args.epochs
 
     model = compile_model(build_model(args.augment_shift, flip=not args.no_flip), steps_per_epoch * epochs,
-                          args.device_name)
+                          run.jit_compile)
     # The schedule spans all the epochs, so a different --epochs is a different run.
-    settings = {"lab": args.lab_name, "training_examples": len(images) - validation_size,
-                "batch_size": batch_size, "augment_shift": args.augment_shift, "flip": not args.no_flip,
-                "epochs": epochs, "label_smoothing": LABEL_SMOOTHING, "weight_decay": WEIGHT_DECAY,
-                "hidden_units": HIDDEN_UNITS}
-    checkpoints = training.Checkpoints(args.out, settings, fresh=args.fresh)
-    model, completed, history = checkpoints.resume(model)
-    history = training.fit(model, checkpoints, completed, history, epochs=epochs, x=train,
-                           validation_data=validation,
-                           tensorboard_dir=args.out / "tensorboard" if args.tensorboard else None)
-    model_path = args.out / MODEL_FILE
+    settings = {"training_examples": len(images) - validation_size, "batch_size": batch_size,
+                "augment_shift": args.augment_shift, "flip": not args.no_flip, "epochs": epochs,
+                "label_smoothing": LABEL_SMOOTHING, "weight_decay": WEIGHT_DECAY, "hidden_units": HIDDEN_UNITS}
+    model = run.resume(model, settings)
+    history = run.fit(model, train, epochs=epochs, validation_data=validation)
+    model_path = run.out / MODEL_FILE
     model.save(model_path)
     print(f"Model saved: {model_path}")
 
     # The test set, once.
     test_images = data.scaled(x_test)[..., np.newaxis]
-    predicted = np.argmax(training.probabilities(model, test_images), axis=1)
+    predicted = np.argmax(evaluation.probabilities(model, test_images), axis=1)
     test_accuracy = float(np.mean(predicted == y_test))
     mistakes = int(np.sum(predicted != y_test))
     print(f"Test accuracy: {test_accuracy:.2%} ({mistakes} of {len(y_test):,} test images wrong)")
@@ -161,21 +155,21 @@ def main(args) -> dict:
     # results (like the benchmark table's) do not use it, so it is reported
     # separately.
     mirrored_accuracy = float(np.mean(np.argmax(
-        training.probabilities(model, test_images) + training.probabilities(model, test_images[:, :, ::-1]),
+        evaluation.probabilities(model, test_images) + evaluation.probabilities(model, test_images[:, :, ::-1]),
         axis=1) == y_test))
     print(f"Test accuracy averaging each image with its mirror image: {mirrored_accuracy:.2%}")
 
     plotting.save_figure(plotting.training_curves(history, "Fashion-MNIST convolutional network"),
-                         args.out, FIGURES[0])
+                         run.out, FIGURES[0])
     plotting.save_figure(plotting.image_grid(x_test, y_test, data.FASHION_MNIST_CLASSES, predicted=predicted,
                                              title="Test images: predicted (true), mistakes in red"),
-                         args.out, FIGURES[1])
+                         run.out, FIGURES[1])
     plotting.save_figure(plotting.confusion_matrix(y_test, predicted, data.FASHION_MNIST_CLASSES,
                                                    f"Fashion-MNIST test set: {mistakes} mistakes"),
-                         args.out, FIGURES[2])
+                         run.out, FIGURES[2])
     return {"test_accuracy": test_accuracy, "mirrored_test_accuracy": mirrored_accuracy,
             "epochs": len(history.get("loss", [])), "model_path": model_path}
 
 
 if __name__ == "__main__":
-    cli.run_lab(main, __doc__, add_arguments)
+    cli.run_lab(main, __doc__, add_arguments, run=training.Run)

@@ -25,9 +25,10 @@ Try:      --init xavier --learning-rate 0.003: weights scaled to the layer sizes
           (Glorot/Xavier) keep the sigmoids responsive, and test accuracy
           passes 80%; --tensorboard, then `tensorboard --logdir outputs`.
 """
-from common import cli, data, plotting, training  # Before TensorFlow: it starts TensorFlow quietly.
+from common import cli, data, plotting  # Before TensorFlow: it starts TensorFlow quietly.
 import numpy as np
 import tensorflow as tf
+from common.errors import require_package
 
 NUM_HIDDEN = 30
 LEARNING_RATE = 0.01      # the notes' value
@@ -141,7 +142,7 @@ def main(args) -> dict:
     params = init_params(784, args.hidden_units, 10, init=args.init)
     writer = None
     if args.tensorboard:
-        training.require_tensorboard()
+        require_package("tensorboard", "--tensorboard")
         writer = tf.summary.create_file_writer(str(args.out / "tensorboard"))
     epochs = 1 if args.smoke else args.epochs
     learning_rate = tf.constant(args.learning_rate)

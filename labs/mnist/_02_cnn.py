@@ -24,7 +24,7 @@ Try:      --augment-shift 0 (no augmentation) and compare the gap between
           CPU:0,CPU:1 trains on two halves of the CPU at once (README:
           "Running on GPUs and clusters").
 """
-from common import cli, data, distribute, plotting, training  # Before TensorFlow: it starts TensorFlow quietly.
+from common import cli, data, paths, plotting, training  # Before TensorFlow: it starts TensorFlow quietly.
 import keras
 import numpy as np
 from keras import layers
@@ -42,7 +42,7 @@ DECAY_PER_EPOCH = 0.8
 AUGMENT_SHIFT = 0.08
 VALIDATION_SIZE = 5_000
 SMOKE_TRAIN_SIZE, SMOKE_TEST_SIZE = 2_000, 500
-MODEL_FILE = "mnist_cnn.keras"
+MODEL_FILE = paths.MNIST_CNN_FILE  # Where the draw-a-digit recognizer looks for it.
 FIGURES = ("training_curves.png", "test_predictions.png", "confusion_matrix.png")
 
 
@@ -53,9 +53,7 @@ def add_arguments(parser):
     parser.add_argument("--augment-shift", type=cli.fraction, default=AUGMENT_SHIFT,
                         help=f"largest random shift, as a fraction of the image size "
                              f"(default: {AUGMENT_SHIFT}; 0 turns augmentation off)")
-    parser.add_argument("--fresh", action="store_true", help="ignore saved state and start over")
-    parser.add_argument("--tensorboard", action="store_true", help="write TensorBoard logs under --out")
-    distribute.add_arguments(parser)
+    training.Run.add_arguments(parser)  # --fresh, --tensorboard, --strategy and the other run flags
 
 
 def build_model(augment_shift: float):
@@ -82,17 +80,17 @@ def build_model(augment_shift: float):
     return keras.Model(inputs, outputs, name="mnist_cnn")
 
 
-def compile_model(model, steps_per_epoch: int, device_name: str):
+def compile_model(model, steps_per_epoch: int, jit_compile):
     schedule = keras.optimizers.schedules.ExponentialDecay(
         INITIAL_LEARNING_RATE, decay_steps=steps_per_epoch, decay_rate=DECAY_PER_EPOCH)
     model.compile(optimizer=keras.optimizers.Adam(schedule),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"],
-                  jit_compile=training.use_xla_for(device_name))
+                  jit_compile=jit_compile)
     return model
 
 
-def main(args) -> dict:
+def main(args, run) -> dict:
     dataset = data.load_mnist()
     if args.smoke:
         dataset = data.limited(dataset, SMOKE_TRAIN_SIZE, SMOKE_TEST_SIZE)
@@ -100,22 +98,17 @@ def main(args) -> dict:
     images = data.scaled(x_train)[..., np.newaxis]                  # (60000, 28, 28, 1)
     validation_size = min(VALIDATION_SIZE, len(images) // 10)
     # --batch-size images for each device; with several (--strategy) a step takes them all.
-    batch_size = distribute.global_batch_size(args.batch_size)
+    batch_size = run.global_batch_size(args.batch_size)
     train = data.pipeline(images[:-validation_size], y_train[:-validation_size], batch_size,
                           shuffle_seed=args.seed)
     validation = data.pipeline(images[-validation_size:], y_train[-validation_size:], 1000)
     steps_per_epoch = int(np.ceil((len(images) - validation_size) / batch_size))
 
-    model = compile_model(build_model(args.augment_shift), steps_per_epoch, args.device_name)
-    settings = {"lab": args.lab_name, "training_examples": len(images) - validation_size,
-                "batch_size": batch_size, "augment_shift": args.augment_shift}
-    checkpoints = training.Checkpoints(args.out, settings, fresh=args.fresh)
-    model, completed, history = checkpoints.resume(model)
-    epochs = 1 if args.smoke else args.epochs
-    history = training.fit(model, checkpoints, completed, history, epochs=epochs, x=train,
-                           validation_data=validation,
-                           tensorboard_dir=args.out / "tensorboard" if args.tensorboard else None)
-    model_path = args.out / MODEL_FILE
+    model = compile_model(build_model(args.augment_shift), steps_per_epoch, run.jit_compile)
+    model = run.resume(model, settings={"training_examples": len(images) - validation_size,
+                                        "batch_size": batch_size, "augment_shift": args.augment_shift})
+    history = run.fit(model, train, epochs=1 if args.smoke else args.epochs, validation_data=validation)
+    model_path = run.out / MODEL_FILE
     model.save(model_path)
     print(f"Model saved: {model_path}")
 
@@ -126,14 +119,14 @@ def main(args) -> dict:
     mistakes = int(np.sum(predicted != y_test))
     print(f"Test accuracy: {test_accuracy:.2%} ({mistakes} of {len(y_test):,} test images wrong)")
 
-    plotting.save_figure(plotting.training_curves(history, "MNIST convolutional network"), args.out, FIGURES[0])
+    plotting.save_figure(plotting.training_curves(history, "MNIST convolutional network"), run.out, FIGURES[0])
     plotting.save_figure(plotting.image_grid(x_test, y_test, data.MNIST_CLASSES, predicted=predicted,
                                              title="Test images: predicted (true), mistakes in red"),
-                         args.out, FIGURES[1])
+                         run.out, FIGURES[1])
     plotting.save_figure(plotting.confusion_matrix(y_test, predicted, data.MNIST_CLASSES,
-                                                   f"MNIST test set: {mistakes} mistakes"), args.out, FIGURES[2])
+                                                   f"MNIST test set: {mistakes} mistakes"), run.out, FIGURES[2])
     return {"test_accuracy": test_accuracy, "epochs": len(history.get("loss", [])), "model_path": model_path}
 
 
 if __name__ == "__main__":
-    cli.run_lab(main, __doc__, add_arguments)
+    cli.run_lab(main, __doc__, add_arguments, run=training.Run)

@@ -21,7 +21,7 @@ Expected: one line per epoch for all 40 epochs (the validation loss is
 Try:      --learning-rate 0.02 (ten times smaller: still improving at epoch 40);
           --patience 10.
 """
-from common import cli, data, distribute, plotting, training  # Before TensorFlow: it starts TensorFlow quietly.
+from common import cli, data, evaluation, plotting, training  # Before TensorFlow: it starts TensorFlow quietly.
 import keras
 from keras import layers
 
@@ -41,9 +41,7 @@ def add_arguments(parser):
                         help=f"images per step on each device (default: {BATCH_SIZE})")
     parser.add_argument("--patience", type=cli.positive_int, default=PATIENCE,
                         help=f"epochs without a better validation loss before stopping (default: {PATIENCE})")
-    parser.add_argument("--fresh", action="store_true", help="ignore saved state and start over")
-    parser.add_argument("--tensorboard", action="store_true", help="write TensorBoard logs under --out")
-    distribute.add_arguments(parser)
+    training.Run.add_arguments(parser)  # --fresh, --tensorboard, --strategy and the other run flags
 
 
 def build_model():
@@ -57,41 +55,36 @@ def build_model():
     return keras.Model(inputs, outputs, name="mnist_64_16")
 
 
-def main(args) -> dict:
+def main(args, run) -> dict:
     dataset = data.load_mnist()
     if args.smoke:
         dataset = data.limited(dataset, SMOKE_TRAIN_SIZE, SMOKE_TEST_SIZE)
     (x_train, y_train), (x_test, y_test) = dataset
-    (x_fit, y_fit), (x_val, y_val) = training.split_validation(data.scaled(x_train), y_train,
-                                                                VALIDATION_FRACTION)
+    (x_fit, y_fit), (x_val, y_val) = data.split_validation(data.scaled(x_train), y_train, VALIDATION_FRACTION)
 
     model = build_model()
     model.compile(optimizer=keras.optimizers.SGD(learning_rate=args.learning_rate),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     # --batch-size examples for each device; with several (--strategy) a step takes them all.
-    batch_size = distribute.global_batch_size(args.batch_size)
-    settings = {"lab": args.lab_name, "training_examples": len(x_fit), "batch_size": batch_size,
-                "learning_rate": args.learning_rate}
-    checkpoints = training.Checkpoints(args.out, settings, fresh=args.fresh)
-    model, completed, history = checkpoints.resume(model)
-    stopper = training.ResumableEarlyStopping(checkpoints.folder, history, monitor="val_loss",
-                                              patience=args.patience)
+    batch_size = run.global_batch_size(args.batch_size)
+    model = run.resume(model, settings={"training_examples": len(x_fit), "batch_size": batch_size,
+                                        "learning_rate": args.learning_rate})
+    stopper = run.early_stopping(monitor="val_loss", patience=args.patience)
     epochs = 1 if args.smoke else args.epochs
-    history = training.fit(model, checkpoints, completed, history, epochs=epochs, extra_callbacks=[stopper],
-                           x=x_fit, y=y_fit, batch_size=batch_size, validation_data=(x_val, y_val),
-                           tensorboard_dir=args.out / "tensorboard" if args.tensorboard else None)
+    history = run.fit(model, x_fit, y_fit, epochs=epochs, callbacks=[stopper], batch_size=batch_size,
+                      validation_data=(x_val, y_val))
     trained = len(history.get("loss", []))
     best_epoch = stopper.restore_best(model, history)
     stopped_early = trained < epochs
     print(f"{'Stopped early after' if stopped_early else 'Trained for'} {trained} epoch{'s' * (trained != 1)}; "
           f"keeping epoch {best_epoch}, the best on validation loss")
     plotting.save_figure(plotting.training_curves(history, "784-64-16-10 network, SGD 0.2"),
-                         args.out, FIGURES[0])
+                         run.out, FIGURES[0])
 
-    test_accuracy = training.accuracy_of(model, data.scaled(x_test), y_test)
+    test_accuracy = evaluation.accuracy_of(model, data.scaled(x_test), y_test)
     print(f"Test accuracy: {test_accuracy:.2%}")
     return {"test_accuracy": test_accuracy, "epochs": trained, "best_epoch": best_epoch}
 
 
 if __name__ == "__main__":
-    cli.run_lab(main, __doc__, add_arguments)
+    cli.run_lab(main, __doc__, add_arguments, run=training.Run)

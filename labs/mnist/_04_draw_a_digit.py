@@ -1,14 +1,20 @@
 """Draw a digit with the mouse, or give image files, and see what the MNIST network reads.
 
 You will learn:
-- why a network that scores 99% on MNIST misreads digits people draw, and
-  the recipe that fixes it: MNIST's own (crop, fit into 20x20, centre the
-  centre of mass in 28x28), applied by common/digits.py
+- why a network that scores 99% on MNIST misreads digits people draw: every
+  MNIST digit was made by one recipe (the strokes' bounding box scaled to fit
+  20x20 pixels, then placed in 28x28 with its centre of mass at the centre),
+  and a thin stroke in the corner of a large white canvas looks nothing like
+  that until it goes through the same recipe
+- the recipe itself, step by step, in draw_a_digit/recipe.py beside this lab
+  (grey levels, ink found against the paper, cropped, scaled, centred),
+  against the short recipe of many tutorials (grey, resize, invert)
 - how to load a saved Keras model and predict with it
 - softmax probabilities: how sure the network is, and what its next guesses are
 
 The network is the one labs/mnist/_02_cnn.py trains and saves; with none
-there, this lab says so and can train it for you (--train-if-missing).
+there, this lab says so and can train it for you (--train-if-missing). The
+drawing window is in draw_a_digit/pad.py.
 
 Run:      python labs/mnist/_04_draw_a_digit.py
           (a window: drag to draw, Enter recognizes, Backspace clears, Escape quits)
@@ -28,19 +34,16 @@ import sys
 import tempfile
 from pathlib import Path
 
-from common import cli, digits, paths, plotting, training  # Before TensorFlow: it starts TensorFlow quietly.
+from common import cli, evaluation, paths, plotting  # Before TensorFlow: it starts TensorFlow quietly.
 import keras
 import numpy as np
-from PIL import Image, ImageDraw
 
 from common.errors import LabError
+from draw_a_digit import pad as drawing, recipe  # This lab's own parts, in labs/mnist/draw_a_digit/
 
 CNN_LAB = paths.LABS_DIR / "mnist" / "_02_cnn.py"
-MODEL_FILE = "mnist_cnn.keras"          # The name the CNN lab saves under.
+MODEL_FILE = paths.MNIST_CNN_FILE        # What the CNN lab saves.
 DEFAULT_MODEL = paths.OUTPUTS_DIR / "mnist" / "_02_cnn" / MODEL_FILE
-CANVAS_PIXELS = 280                     # The drawing is read at this size.
-PEN_WIDTH = 0.06                        # Of the canvas side: a felt pen, about 17 of 280 pixels.
-TOP_GUESSES = 3
 MAX_SHOWN = 30                          # Files drawn in recognized.png.
 FIGURES = ("recognized.png", "drawing_window.png")
 
@@ -100,24 +103,11 @@ def load_model(args):
         raise LabError(f"cannot load the model {model_path} ({type(error).__name__}: {error}); "
                        f"train it again or give another with --model") from None
     inputs = model.input_shape[1:]
-    if int(np.prod(inputs)) != digits.IMAGE_SIZE ** 2 or model.output_shape[-1] != 10:
+    if int(np.prod(inputs)) != recipe.IMAGE_SIZE ** 2 or model.output_shape[-1] != 10:
         raise LabError(f"the model {model_path} takes {inputs} and gives {model.output_shape[1:]}; "
                        f"this lab needs a 28x28 image in and 10 digit scores out")
     print(f"Model: {model_path}")
     return model
-
-
-def best_guess(probability_row: np.ndarray) -> str:
-    """'7 (98.1%)'."""
-    digit = int(np.argmax(probability_row))
-    return f"{digit} ({probability_row[digit]:.1%})"
-
-
-def describe(probability_row: np.ndarray) -> str:
-    """'7 (98.1%); next 1 (1.2%), 9 (0.3%)'."""
-    order = np.argsort(probability_row)[::-1][:TOP_GUESSES]
-    others = ", ".join(f"{digit} ({probability_row[digit]:.1%})" for digit in order[1:])
-    return f"{best_guess(probability_row)}; next {others}"
 
 
 # --- Image files ---------------------------------------------------------------
@@ -125,19 +115,19 @@ def describe(probability_row: np.ndarray) -> str:
 def recognize_files(model, paths_given, prepare, out: Path) -> dict:
     """One line per file on stdout, one per problem on stderr; returns what was read."""
     names, prepared, failed = [], [], []
-    for path in digits.image_files(paths_given):
+    for path in recipe.image_files(paths_given):
         try:
-            prepared.append(prepare(digits.read_grey(path)))
+            prepared.append(prepare(recipe.read_grey(path)))
             names.append(path)
-        except digits.BlankImage as problem:
+        except recipe.BlankImage as problem:
             failed.append(path)
             print(f"{path}: {problem}", file=sys.stderr)
-        except digits.ImageError as problem:
+        except recipe.ImageError as problem:
             failed.append(path)
             print(problem, file=sys.stderr)
     results = []
     if prepared:
-        probability_rows = training.probabilities(model, np.stack(prepared))
+        probability_rows = evaluation.probabilities(model, np.stack(prepared))
         for path, row in zip(names, probability_rows):
             digit = int(np.argmax(row))
             results.append((path, digit, float(row[digit])))
@@ -172,138 +162,11 @@ def write_examples(folder: Path, seed: int) -> list:
     rng = np.random.default_rng(seed)
     chosen = [rng.choice(np.flatnonzero(test_labels == digit)) for digit in range(10)]
     try:
-        written = digits.save_digits(folder, test_images[chosen], test_labels[chosen], rng=rng)
+        written = recipe.save_digits(folder, test_images[chosen], test_labels[chosen], rng=rng)
     except OSError as error:
         raise LabError(f"cannot write to the folder {folder} ({error.strerror}); choose another") from None
     print(f"Wrote {len(written)} example drawings to {folder}; try: --image {folder}")
     return written
-
-
-# --- The drawing window --------------------------------------------------------
-
-class DrawingPad:
-    """The drawing window. Its event handlers are plain methods, so a test can drive them.
-
-    ``recognize`` takes the drawing (grey, dark on white, CANVAS_PIXELS square)
-    and returns the 28x28 image the network saw and its ten probabilities.
-    """
-
-    def __init__(self, recognize, figure=None):
-        self.recognize = recognize
-        self.figure = figure if figure is not None else plotting.plt.figure(figsize=(9, 5))
-        grid = self.figure.add_gridspec(2, 2, width_ratios=(1.7, 1))
-        self.pad = self.figure.add_subplot(grid[:, 0])
-        self.seen = self.figure.add_subplot(grid[0, 1])
-        self.chart = self.figure.add_subplot(grid[1, 1])
-        self.figure.suptitle("Drag to draw; Enter reads the digit, Backspace clears, Escape quits")
-        self.strokes = []            # Each stroke a list of (x, y) points, both in 0..1.
-        self.drawing = False
-        self.answer = None           # The last digit recognized, or None.
-        canvas = self.figure.canvas
-        canvas.mpl_connect("button_press_event", self.on_press)
-        canvas.mpl_connect("motion_notify_event", self.on_move)
-        canvas.mpl_connect("button_release_event", self.on_release)
-        canvas.mpl_connect("key_press_event", self.on_key)
-        self.clear()
-
-    # Events.
-    def on_press(self, event):
-        if event.inaxes is not self.pad or event.button != 1:
-            return
-        self.drawing = True
-        self.strokes.append([(event.xdata, event.ydata)])
-        self.pad.plot([event.xdata], [event.ydata], color="black", linewidth=self._pen_points(),
-                      solid_capstyle="round", solid_joinstyle="round")
-        self.figure.canvas.draw_idle()
-
-    def on_move(self, event):
-        if not self.drawing or event.inaxes is not self.pad:
-            return
-        stroke = self.strokes[-1]
-        stroke.append((event.xdata, event.ydata))
-        self.pad.lines[-1].set_data(*zip(*stroke))
-        self.figure.canvas.draw_idle()
-
-    def on_release(self, event):
-        self.drawing = False
-
-    def on_key(self, event):
-        if event.key == "enter":
-            self.recognize_drawing()
-        elif event.key == "backspace":
-            self.clear()
-        elif event.key == "escape":
-            plotting.plt.close(self.figure)
-
-    # Actions.
-    def clear(self):
-        self.strokes, self.drawing, self.answer = [], False, None
-        self.pad.clear()
-        self.pad.set(xlim=(0, 1), ylim=(0, 1), xticks=[], yticks=[], aspect="equal", title="Draw a digit here")
-        self._show_answer(None, None, "Nothing read yet")
-        self.figure.canvas.draw_idle()
-
-    def recognize_drawing(self):
-        """Read the drawing; returns the digit, or None for an empty canvas."""
-        try:
-            seen, probability_row = self.recognize(self.canvas_image())
-        except digits.BlankImage:
-            self.answer = None
-            self._show_answer(None, None, "The canvas is empty:\ndrag with the mouse to draw")
-            print("The canvas is empty: draw a digit first.")
-        else:
-            self.answer = int(np.argmax(probability_row))
-            self._show_answer(seen, probability_row, f"It reads {best_guess(probability_row)}")
-            print(f"Recognized: {describe(probability_row)}")
-        self.figure.canvas.draw_idle()
-        return self.answer
-
-    def canvas_image(self) -> np.ndarray:
-        """The strokes drawn so far as a grey image, dark on white, (CANVAS_PIXELS, CANVAS_PIXELS)."""
-        image = Image.new("L", (CANVAS_PIXELS, CANVAS_PIXELS), 255)
-        pen = ImageDraw.Draw(image)
-        width = round(PEN_WIDTH * CANVAS_PIXELS)
-        for stroke in self.strokes:
-            # Data y grows upwards, image rows downwards.
-            points = [(x * CANVAS_PIXELS, (1 - y) * CANVAS_PIXELS) for x, y in stroke]
-            if len(points) > 1:
-                pen.line(points, fill=0, width=width, joint="curve")
-            for x, y in (points[0], points[-1]):  # Round ends, as the pen on screen.
-                pen.ellipse((x - width / 2, y - width / 2, x + width / 2, y + width / 2), fill=0)
-        return np.asarray(image)
-
-    def _pen_points(self) -> float:
-        """The on-screen pen width, in points, that matches PEN_WIDTH of the drawing area."""
-        return PEN_WIDTH * self.pad.bbox.height * 72 / self.figure.dpi
-
-    def _show_answer(self, seen, probability_row, headline):
-        self.seen.clear()
-        self.seen.set(xticks=[], yticks=[], title="What the network sees (28x28)")
-        self.seen.imshow(seen if seen is not None else np.zeros((28, 28)), cmap="gray", vmin=0, vmax=1)
-        self.chart.clear()
-        self.chart.set(xticks=range(10), ylim=(0, 1), ylabel="probability", title=headline)
-        if probability_row is not None:
-            bars = self.chart.bar(range(10), probability_row, color="lightgray")
-            for rank, digit in enumerate(np.argsort(probability_row)[::-1][:TOP_GUESSES]):
-                bars[digit].set_color(("tab:green", "tab:orange", "tab:red")[rank])
-                self.chart.annotate(f"{probability_row[digit]:.0%}", (digit, probability_row[digit]),
-                                    ha="center", va="bottom", fontsize=8)
-
-
-def draw_sample_strokes(pad: DrawingPad) -> None:
-    """Draw a '7' through the same event handlers a mouse would call (for runs without a display)."""
-    from matplotlib.backend_bases import KeyEvent, MouseEvent
-
-    pad.figure.canvas.draw()
-    to_pixels = pad.pad.transData.transform
-    for stroke in [[(0.3, 0.8), (0.5, 0.8), (0.7, 0.8)], [(0.7, 0.8), (0.6, 0.5), (0.45, 0.2)]]:
-        x, y = to_pixels(stroke[0])
-        pad.on_press(MouseEvent("button_press_event", pad.figure.canvas, x, y, button=1))
-        for point in stroke[1:]:
-            x, y = to_pixels(point)
-            pad.on_move(MouseEvent("motion_notify_event", pad.figure.canvas, x, y, button=1))
-        pad.on_release(MouseEvent("button_release_event", pad.figure.canvas, x, y, button=1))
-    pad.on_key(KeyEvent("key_press_event", pad.figure.canvas, "enter"))
 
 
 # --- The lab -------------------------------------------------------------------
@@ -324,15 +187,15 @@ def main(args) -> dict:
             # A seconds-long model in a scratch folder, so a smoke run needs nothing prepared.
             args.model, args.train_if_missing = Path(smoke_folder) / "model" / MODEL_FILE, True
         model = load_model(args)
-        prepare = digits.naive_to_mnist if args.naive else digits.to_mnist
+        prepare = recipe.naive_to_mnist if args.naive else recipe.to_mnist
         print(f"Preparing images with {'the short recipe' if args.naive else 'the MNIST recipe'}.")
 
         def recognize(image):
             seen = prepare(image)
-            return seen, training.probabilities(model, seen[np.newaxis])[0]
+            return seen, evaluation.probabilities(model, seen[np.newaxis])[0]
 
         if windows:
-            pad = DrawingPad(recognize)
+            pad = drawing.DrawingPad(recognize)
             print("Draw a digit in the window: Enter reads it, Backspace clears, Escape or closing quits.")
             plotting.interact()
             return {"answer": pad.answer}
@@ -342,8 +205,8 @@ def main(args) -> dict:
             write_examples(image_paths[0], args.seed)
         outcome = recognize_files(model, image_paths, prepare, args.out)
         if args.smoke:
-            pad = DrawingPad(recognize)
-            draw_sample_strokes(pad)
+            pad = drawing.DrawingPad(recognize)
+            drawing.draw_sample_strokes(pad)
             plotting.save_figure(pad.figure, args.out, FIGURES[1])
             outcome["drawn_answer"] = pad.answer
     finally:

@@ -1,4 +1,4 @@
-"""Keras training loses nothing: per-epoch state, resuming after a real signal, checkpoints, TensorBoard."""
+"""common.training and common.checkpoints: per-epoch state, resuming after a real signal, checkpoints, TensorBoard."""
 import json
 import signal
 import subprocess
@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import pytest
 
-from common import training
+from common import checkpoints, cli, training
 from labtools import REPO_ROOT, headless_env, run_in_process, same_worker
 
 MLP = "labs/mnist/_01_mlp.py"
@@ -25,7 +25,7 @@ def _start(out_dir, cwd):
                             text=True)
 
 
-def _run(out_dir, cwd):
+def _run_lab(out_dir, cwd):
     process = _start(out_dir, cwd)
     stdout, stderr = process.communicate(timeout=300)
     return process.returncode, stdout, stderr
@@ -48,7 +48,7 @@ def uninterrupted(tmp_path_factory):
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "kill"])
 def test_interrupted_training_resumes_where_it_stopped(stop_signal, uninterrupted, tmp_path):
     out_dir = tmp_path / "out"
-    meta = out_dir / "checkpoints" / training.META_FILE
+    meta = out_dir / "checkpoints" / checkpoints.META_FILE
     process = _start(out_dir, tmp_path)
     deadline = time.monotonic() + 240
     while not (meta.exists() and json.loads(meta.read_text())["epoch"] >= 1):
@@ -69,11 +69,11 @@ def test_interrupted_training_resumes_where_it_stopped(stop_signal, uninterrupte
     saved_epoch = json.loads(meta.read_text())["epoch"]
     assert 1 <= saved_epoch < EPOCHS
     # The saved state carries the optimizer: Adam's step count and moments.
-    saved = keras.models.load_model(out_dir / "checkpoints" / training.STATE_FILE)
+    saved = keras.models.load_model(out_dir / "checkpoints" / checkpoints.STATE_FILE)
     assert int(saved.optimizer.iterations.numpy()) == saved_epoch * STEPS_PER_EPOCH
     assert any(np.any(variable.numpy() != 0) for variable in saved.optimizer.variables[2:])
 
-    code, stdout, stderr = _run(out_dir, tmp_path)
+    code, stdout, stderr = _run_lab(out_dir, tmp_path)
     assert code == 0, stderr
     assert f"Resuming after epoch {saved_epoch}" in stdout
     assert "Untrained model" not in stdout
@@ -82,9 +82,9 @@ def test_interrupted_training_resumes_where_it_stopped(stop_signal, uninterrupte
     assert abs(_test_accuracy(stdout) - uninterrupted) < 0.01
 
 
-def _tiny_model():
+def _tiny_model(name="tiny"):
     inputs = keras.Input(shape=(4,))
-    model = keras.Model(inputs, keras.layers.Dense(2)(inputs))
+    model = keras.Model(inputs, keras.layers.Dense(2)(inputs), name=name)
     model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"])
     return model
@@ -96,51 +96,75 @@ def _tiny_data():
     return x, (x[:, 0] > 0).astype("int32")
 
 
+def _training_run(out_dir, *flags):
+    """A training run as a lab gets it: its flags parsed, on the CPU."""
+    args = cli.parse_args("A tiny lab.", ["--out", str(out_dir), *flags], training.Run.add_arguments, "tiny.py")
+    return training.Run(args, "/CPU:0")
+
+
 def test_state_and_checkpoints_are_written_and_resumed(tmp_path):
     x, y = _tiny_data()
-    settings = {"lab": "tiny", "batch_size": 16}
-    checkpoints = training.Checkpoints(tmp_path, settings)
-    model, completed, history = checkpoints.resume(_tiny_model())
-    assert completed == 0 and history == {}
-    history = training.fit(model, checkpoints, completed, history, epochs=6, x=x, y=y, batch_size=16)
-    assert len(history["loss"]) == 6
-    names = sorted(path.name for path in checkpoints.folder.iterdir())
+    settings = {"batch_size": 16}
+    run = _training_run(tmp_path)
+    model = run.resume(_tiny_model(), settings)
+    assert run.completed == 0 and run.history == {}
+    history = run.fit(model, x, y, epochs=6, batch_size=16)
+    assert len(history["loss"]) == 6 and run.completed == 6
+    names = sorted(path.name for path in (tmp_path / "checkpoints").iterdir())
     assert names == ["cp-0005.weights.h5", "cp-0006.weights.h5", "last.json", "last.keras"]
-    assert checkpoints.latest_weights().name == "cp-0006.weights.h5"
+    assert run.latest_weights().name == "cp-0006.weights.h5"
 
-    again = training.Checkpoints(tmp_path, settings)
-    resumed, completed, history = again.resume(_tiny_model())
-    assert completed == 6 and len(history["loss"]) == 6
+    again = _training_run(tmp_path)
+    resumed = again.resume(_tiny_model(), settings)
+    assert again.completed == 6 and len(again.history["loss"]) == 6
     assert int(resumed.optimizer.iterations.numpy()) == 6 * 4
     np.testing.assert_array_equal(resumed.get_weights()[0], model.get_weights()[0])
-    history = training.fit(resumed, again, completed, history, epochs=8, x=x, y=y, batch_size=16)
+    history = again.fit(resumed, x, y, epochs=8, batch_size=16)
     assert len(history["loss"]) == 8
     assert int(resumed.optimizer.iterations.numpy()) == 8 * 4
 
 
-def test_other_settings_or_fresh_start_over(tmp_path, capsys):
+def test_other_settings_another_model_or_fresh_start_over(tmp_path, capsys):
     x, y = _tiny_data()
-    checkpoints = training.Checkpoints(tmp_path, {"batch_size": 16})
-    model, completed, history = checkpoints.resume(_tiny_model())
-    training.fit(model, checkpoints, completed, history, epochs=1, x=x, y=y, batch_size=16)
+    run = _training_run(tmp_path)
+    run.fit(run.resume(_tiny_model(), {"batch_size": 16}), x, y, epochs=1, batch_size=16)
 
-    _, completed, _ = training.Checkpoints(tmp_path, {"batch_size": 32}).resume(_tiny_model())
-    assert completed == 0
+    run = _training_run(tmp_path)
+    run.resume(_tiny_model(), {"batch_size": 32})
+    assert run.completed == 0
     assert "other settings (batch_size)" in capsys.readouterr().out
-    assert not (tmp_path / "checkpoints" / training.STATE_FILE).exists()
+    assert not (tmp_path / "checkpoints" / checkpoints.STATE_FILE).exists()
 
-    checkpoints = training.Checkpoints(tmp_path, {"batch_size": 16})
-    model, completed, history = checkpoints.resume(_tiny_model())
-    training.fit(model, checkpoints, completed, history, epochs=1, x=x, y=y, batch_size=16)
-    _, completed, _ = training.Checkpoints(tmp_path, {"batch_size": 16}, fresh=True).resume(_tiny_model())
-    assert completed == 0
+    run = _training_run(tmp_path)
+    run.fit(run.resume(_tiny_model(), {"batch_size": 16}), x, y, epochs=1, batch_size=16)
+    run = _training_run(tmp_path)
+    run.resume(_tiny_model("another"), {"batch_size": 16})  # Another lab's model in the same --out folder.
+    assert run.completed == 0
+    assert "other settings (model)" in capsys.readouterr().out
+
+    run = _training_run(tmp_path)
+    run.fit(run.resume(_tiny_model(), {"batch_size": 16}), x, y, epochs=1, batch_size=16)
+    run = _training_run(tmp_path, "--fresh")
+    run.resume(_tiny_model(), {"batch_size": 16})
+    assert run.completed == 0
+
+
+def test_a_finished_run_asked_for_no_more_epochs_trains_nothing(tmp_path, capsys):
+    x, y = _tiny_data()
+    run = _training_run(tmp_path)
+    run.fit(run.resume(_tiny_model(), {"batch_size": 16}), x, y, epochs=2, batch_size=16)
+    run = _training_run(tmp_path)
+    model = run.resume(_tiny_model(), {"batch_size": 16})
+    history = run.fit(model, x, y, epochs=2, batch_size=16)
+    assert len(history["loss"]) == 2 and int(model.optimizer.iterations.numpy()) == 2 * 4
+    assert "Already trained for 2 epochs (asked for 2); nothing to train" in capsys.readouterr().out
 
 
 def test_early_stopping_remembers_across_a_resume(tmp_path):
     # Validation loss last improved at epoch 2 of 4, so with patience 3 one
     # more epoch without improvement must stop training.
     history = {"val_loss": [0.9, 0.5, 0.6, 0.7]}
-    stopper = training.ResumableEarlyStopping(tmp_path, history, monitor="val_loss", patience=3)
+    stopper = checkpoints.ResumableEarlyStopping(tmp_path, history, monitor="val_loss", patience=3)
     model = _tiny_model()
     stopper.set_model(model)
     stopper.on_train_begin()
@@ -160,8 +184,8 @@ def test_ctrl_c_during_fit_stops_at_the_next_batch_and_keeps_completed_epochs(tm
     import os
 
     x, y = _tiny_data()
-    checkpoints = training.Checkpoints(tmp_path, {"batch_size": 16})
-    model, completed, history = checkpoints.resume(_tiny_model())
+    run = _training_run(tmp_path)
+    model = run.resume(_tiny_model(), {"batch_size": 16})
     handler_before = signal.getsignal(signal.SIGINT)  # Python's default, or "ignore" in a background job
 
     class PressCtrlC(keras.callbacks.Callback):
@@ -175,9 +199,8 @@ def test_ctrl_c_during_fit_stops_at_the_next_batch_and_keeps_completed_epochs(tm
                 os.kill(os.getpid(), signal.SIGINT)
 
     with pytest.raises(KeyboardInterrupt):
-        training.fit(model, checkpoints, completed, history, epochs=5, x=x, y=y, batch_size=16,
-                     extra_callbacks=[PressCtrlC()])
+        run.fit(model, x, y, epochs=5, batch_size=16, callbacks=[PressCtrlC()])
     assert "Run the same command again" in capsys.readouterr().out
     # Epochs 1 and 2 completed and were saved; the third was cut short.
-    assert json.loads((checkpoints.folder / training.META_FILE).read_text())["epoch"] == 2
+    assert json.loads((tmp_path / "checkpoints" / checkpoints.META_FILE).read_text())["epoch"] == 2
     assert signal.getsignal(signal.SIGINT) is handler_before  # fit put back whatever was there

@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from common import data, digits, training
+from common import data, evaluation, paths
 from labtools import load_lab, run_in_process, run_script, same_worker
 
 LAB = "labs/mnist/_04_draw_a_digit.py"
+recipe = load_lab(LAB).recipe  # labs/mnist/draw_a_digit/recipe.py, the lesson beside the lab
 ANSWER_LINE = re.compile(r"^(?P<path>.+): (?P<digit>\d) \((?P<probability>[\d.]+)%\)$")
 
 
@@ -34,7 +35,7 @@ def trained_model(tmp_path_factory):
     """The MNIST CNN as its own lab trains it, for 3 of its 20 epochs (99.0-99.3% test accuracy)."""
     run = run_in_process(CNN, tmp_path_factory.mktemp("cnn"), "--epochs", "3")
     assert run.returncode == 0, run.stderr
-    return run.out / "mnist_cnn.keras"
+    return run.out / paths.MNIST_CNN_FILE
 
 
 @pytest.fixture
@@ -84,7 +85,7 @@ def test_mnist_digits_come_through_the_recipe_almost_unchanged(mnist_test):
     images, _ = mnist_test
     unchanged = 0
     for image in images[:200]:
-        prepared = digits.to_mnist(image)
+        prepared = recipe.to_mnist(image)
         assert prepared.shape == (28, 28) and prepared.dtype == np.float32
         assert 0.0 <= prepared.min() and prepared.max() == pytest.approx(1.0)
         # The same digit, at most a pixel away: compare after the best small shift.
@@ -101,8 +102,8 @@ def test_recipe_fits_the_box_and_centres_the_mass(mnist_test):
     images, _ = mnist_test
     rng = np.random.default_rng(3)
     for image in images[:50]:
-        prepared = digits.to_mnist(digits.as_drawing(image, rng))
-        inked = prepared > digits.INK_THRESHOLD
+        prepared = recipe.to_mnist(recipe.as_drawing(image, rng))
+        inked = prepared > recipe.INK_THRESHOLD
         height = np.ptp(np.flatnonzero(inked.any(axis=1))) + 1
         width = np.ptp(np.flatnonzero(inked.any(axis=0))) + 1
         assert 18 <= max(height, width) <= 21
@@ -113,7 +114,7 @@ def test_recipe_fits_the_box_and_centres_the_mass(mnist_test):
 def test_position_size_and_colours_do_not_change_what_the_network_sees(mnist_test):
     images, _ = mnist_test
     digit = images[0]
-    reference = digits.to_mnist(digit)
+    reference = recipe.to_mnist(digit)
 
     def drawn(side, top, left, dark_on_light=True, canvas=400):
         ink = np.zeros((canvas, canvas), dtype=np.uint8)
@@ -121,42 +122,42 @@ def test_position_size_and_colours_do_not_change_what_the_network_sees(mnist_tes
         return 255 - ink if dark_on_light else ink
 
     for picture in (drawn(56, 10, 300), drawn(300, 50, 40), drawn(140, 200, 200, dark_on_light=False)):
-        prepared = digits.to_mnist(picture)
+        prepared = recipe.to_mnist(picture)
         assert np.corrcoef(prepared.ravel(), reference.ravel())[0, 1] > 0.85
     # Colour, and strokes on a transparent sheet, read the same as grey.
     grey = drawn(140, 100, 100)
     colour = np.stack([grey, grey, grey], axis=-1)
-    np.testing.assert_allclose(digits.to_mnist(colour), digits.to_mnist(grey), atol=1e-5)
+    np.testing.assert_allclose(recipe.to_mnist(colour), recipe.to_mnist(grey), atol=1e-5)
 
 
 def test_transparent_png_is_read_against_contrasting_paper(tmp_path):
     rgba = np.zeros((100, 100, 4), dtype=np.uint8)       # Transparent black everywhere...
     rgba[20:80, 45:55] = (0, 0, 0, 255)                  # ...and an opaque black stroke.
     Image.fromarray(rgba, "RGBA").save(tmp_path / "one.png")
-    grey = digits.read_grey(tmp_path / "one.png")
+    grey = recipe.read_grey(tmp_path / "one.png")
     assert grey[0, 0] == pytest.approx(1.0) and grey[50, 50] == pytest.approx(0.0)
-    prepared = digits.to_mnist(grey)
+    prepared = recipe.to_mnist(grey)
     assert prepared[14, 14] > 0.9 and prepared[14, 4] == 0.0   # A bright upright bar in the middle.
 
 
 @pytest.mark.parametrize("value", [0, 128, 255])
 def test_uniform_pictures_are_blank_not_guessed(value):
-    with pytest.raises(digits.BlankImage):
-        digits.to_mnist(np.full((200, 300), value, dtype=np.uint8))
+    with pytest.raises(recipe.BlankImage):
+        recipe.to_mnist(np.full((200, 300), value, dtype=np.uint8))
 
 
 def test_faint_paper_grain_is_blank():
     rng = np.random.default_rng(0)
     paper = 240 + rng.integers(0, 10, size=(280, 280))
-    with pytest.raises(digits.BlankImage):
-        digits.to_mnist(paper)
+    with pytest.raises(recipe.BlankImage):
+        recipe.to_mnist(paper)
 
 
 @pytest.mark.parametrize("stroke_pixels", [4, 8, 16])
 def test_stroke_width_is_measured(stroke_pixels):
     ink = np.zeros((200, 200), dtype=np.float32)
     ink[20:180, 100:100 + stroke_pixels] = 1.0
-    assert digits.stroke_width(ink) == pytest.approx(stroke_pixels, rel=0.1)
+    assert recipe.stroke_width(ink) == pytest.approx(stroke_pixels, rel=0.1)
 
 
 def test_thin_and_thick_strokes_are_brought_towards_mnist():
@@ -164,16 +165,16 @@ def test_thin_and_thick_strokes_are_brought_towards_mnist():
         canvas = np.full((300, 300), 255, dtype=np.uint8)
         canvas[30:270, 100:100 + stroke_pixels] = 0            # An upright bar, far too thin or thick.
         canvas[30:30 + stroke_pixels, 100:220] = 0             # And a top bar: a "7" of sorts.
-        prepared = digits.to_mnist(canvas)
+        prepared = recipe.to_mnist(canvas)
         # Measured as the recipe measures: at 100 pixels for the digit's longer side.
-        width = digits.stroke_width(np.asarray(Image.fromarray(prepared).resize((140, 140))))
+        width = recipe.stroke_width(np.asarray(Image.fromarray(prepared).resize((140, 140))))
         assert 0.10 <= width / 100 <= 0.25, (stroke_pixels, width)
 
 
 def test_naive_recipe_is_the_tutorials(mnist_test):
     images, _ = mnist_test
     picture = 255 - images[0]                      # Dark on light, filling the picture.
-    naive = digits.naive_to_mnist(picture)
+    naive = recipe.naive_to_mnist(picture)
     assert naive.min() == 0.0 and naive.max() == 1.0
     assert np.corrcoef(naive.ravel(), images[0].ravel())[0, 1] > 0.95
 
@@ -208,8 +209,8 @@ def test_read_grey_reports_each_bad_file_in_one_line(tmp_path):
     expected = bad_files(tmp_path)
     expected["missing.png"] = "no such file"
     for name, words in expected.items():
-        with pytest.raises(digits.ImageError) as caught:
-            digits.to_mnist(digits.read_grey(tmp_path / name))
+        with pytest.raises(recipe.ImageError) as caught:
+            recipe.to_mnist(recipe.read_grey(tmp_path / name))
         message = str(caught.value)
         assert words in message and "\n" not in message, message
         if name != "blank.png":
@@ -219,7 +220,7 @@ def test_read_grey_reports_each_bad_file_in_one_line(tmp_path):
 def test_image_files_lists_folders_and_keeps_files(tmp_path):
     for name in ("b.png", "a.JPG", "c.txt"):
         (tmp_path / name).write_bytes(b"x")
-    assert digits.image_files([tmp_path, tmp_path / "c.txt"]) == [
+    assert recipe.image_files([tmp_path, tmp_path / "c.txt"]) == [
         tmp_path / "a.JPG", tmp_path / "b.png", tmp_path / "c.txt"]
 
 
@@ -230,26 +231,26 @@ def test_drawn_digits_are_read_and_beat_the_naive_recipe(trained_model, mnist_te
     images, labels = mnist_test
     rng = np.random.default_rng(2024)
     chosen = rng.choice(len(images), 1000, replace=False)
-    files = digits.save_digits(tmp_path / "drawings", images[chosen], labels[chosen], rng=rng)
+    files = recipe.save_digits(tmp_path / "drawings", images[chosen], labels[chosen], rng=rng)
 
     result, answers = recognize_here(tmp_path / "out", "--image", str(tmp_path / "drawings"),
                                      "--model", str(trained_model))
     assert result.returncode == 0, result.stderr
-    recipe = accuracy(answers, files)
+    with_recipe = accuracy(answers, files)
     result, answers = recognize_here(tmp_path / "naive", "--image", str(tmp_path / "drawings"),
                                      "--model", str(trained_model), "--naive")
     assert result.returncode == 0, result.stderr
     naive = accuracy(answers, files)
-    print(f"1,000 drawn digits: MNIST recipe {recipe:.1%}, naive recipe {naive:.1%}")
-    assert recipe >= 0.97
-    assert naive < recipe - 0.3   # The naive recipe misreads most of them.
+    print(f"1,000 drawn digits: MNIST recipe {with_recipe:.1%}, naive recipe {naive:.1%}")
+    assert with_recipe >= 0.97
+    assert naive < with_recipe - 0.3   # The naive recipe misreads most of them.
     assert (tmp_path / "out" / "recognized.png").is_file()
 
 
 @needs_the_trained_model
 def test_plain_mnist_digits_round_tripped_through_png(trained_model, mnist_test, tmp_path):
     images, labels = mnist_test
-    files = digits.save_digits(tmp_path / "plain", images, labels)
+    files = recipe.save_digits(tmp_path / "plain", images, labels)
     result, answers = recognize_here(tmp_path / "out", "--image", str(tmp_path / "plain"),
                                      "--model", str(trained_model))
     assert result.returncode == 0, result.stderr
@@ -258,7 +259,7 @@ def test_plain_mnist_digits_round_tripped_through_png(trained_model, mnist_test,
     # What the same network answers for the test set's own arrays, with no file and no recipe between.
     import keras
 
-    direct = np.argmax(training.probabilities(keras.models.load_model(trained_model),
+    direct = np.argmax(evaluation.probabilities(keras.models.load_model(trained_model),
                                               data.scaled(images)[..., np.newaxis]), axis=1)
     direct_accuracy = np.mean(direct == labels)
     agreement = np.mean([answers[path.name] == direct[int(path.stem.split("_")[0])] for path in files])
@@ -274,7 +275,7 @@ def test_bad_files_get_a_line_each_and_the_good_ones_are_still_read(smoke_model,
     images, labels = mnist_test
     folder = tmp_path / "混合 文件"                               # Chinese and a space in the folder name.
     expected = bad_files(folder)
-    good = digits.save_digits(folder, images[:3], labels[:3], rng=np.random.default_rng(1))
+    good = recipe.save_digits(folder, images[:3], labels[:3], rng=np.random.default_rng(1))
     chinese = folder / "数字七.png"
     Image.open(good[0]).save(chinese)
     result, answers = recognize("--image", str(folder), str(tmp_path / "missing.png"), str(good[1]),
@@ -300,7 +301,7 @@ def test_without_a_display_it_explains_image_files(tmp_path):
 
 def test_a_missing_model_is_explained_not_guessed(tmp_path, mnist_test):
     images, labels = mnist_test
-    digits.save_digits(tmp_path / "one", images[:1], labels[:1])
+    recipe.save_digits(tmp_path / "one", images[:1], labels[:1])
     result = run_in_process(LAB, tmp_path, "--image", str(tmp_path / "one"), "--model", str(tmp_path / "none.keras"))
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1
@@ -309,7 +310,7 @@ def test_a_missing_model_is_explained_not_guessed(tmp_path, mnist_test):
 
 def test_train_if_missing_trains_the_cnn_and_saves_it_where_asked(tmp_path, mnist_test):
     images, labels = mnist_test
-    digits.save_digits(tmp_path / "one", images[:2], labels[:2])
+    recipe.save_digits(tmp_path / "one", images[:2], labels[:2])
     model = tmp_path / "models" / "my_model.keras"
     # The recognizer in this process; the training it starts is a process of its own, as for a user.
     result, answers = recognize_here(tmp_path / "out", "--image", str(tmp_path / "one"), "--model", str(model),
@@ -330,10 +331,10 @@ def drawing_pad(smoke_model):
     model = keras.models.load_model(smoke_model)
 
     def recognize_image(image):
-        seen = digits.to_mnist(image)
-        return seen, training.probabilities(model, seen[np.newaxis])[0]
+        seen = recipe.to_mnist(image)
+        return seen, evaluation.probabilities(model, seen[np.newaxis])[0]
 
-    return lab.DrawingPad(recognize_image, figure=Figure(figsize=(9, 5)))
+    return lab.drawing.DrawingPad(recognize_image, figure=Figure(figsize=(9, 5)))
 
 
 def send(pad, name, *, point=None, key=None):

@@ -15,9 +15,9 @@ import keras
 import numpy as np
 import pytest
 
-from common import cli, distribute
+from common import cli, distribute, paths
 from common.errors import LabError
-from labtools import REPO_ROOT, headless_env, load_lab, run_in_process, same_worker
+from labtools import REPO_ROOT, headless_env, lab_entry, load_lab, run_in_process, same_worker
 
 PROBE = "tests/strategy_probe.py"
 MLP = "labs/mnist/_01_mlp.py"
@@ -113,7 +113,7 @@ def test_the_cnn_lab_trains_mirrored_over_two_cpu_devices(script_run):
     assert "2 replicas" in result.stdout
     accuracy = float(result.stdout.split("Test accuracy: ")[1].split("%")[0])
     assert accuracy > 30  # One short epoch on 2,000 images; chance is 10%.
-    assert (result.out / "mnist_cnn.keras").exists()
+    assert (result.out / paths.MNIST_CNN_FILE).exists()
 
 
 @cluster
@@ -207,9 +207,9 @@ def test_mixed_precision_without_a_capable_gpu_is_a_note_and_device_placement_is
 def test_bad_flags_get_one_line_and_status_2(tmp_path, capsys, monkeypatch, argv, message):
     # In this process: each mistake is caught before TensorFlow is asked to do anything.
     monkeypatch.delitem(os.environ, "TF_CONFIG", raising=False)
-    probe = load_lab(PROBE)
+    main, doc, add_arguments, run = lab_entry(PROBE)
     with pytest.raises(SystemExit) as stopped:
-        cli.run_lab(probe.main, probe.__doc__, probe.add_arguments, argv=["--out", str(tmp_path), *argv])
+        cli.run_lab(main, doc, add_arguments, run=run, argv=["--out", str(tmp_path), *argv])
     assert stopped.value.code == 2
     stderr = capsys.readouterr().err
     assert message in stderr
@@ -254,11 +254,16 @@ def test_the_repair_finds_what_it_replaces_in_this_keras():
     assert hasattr(trainer.TensorFlowTrainer, "_maybe_symbolic_build") == (version >= (3, 5))
 
 
-def test_without_a_strategy_one_replica_takes_the_batch():
-    assert distribute.replicas() == 1
-    assert distribute.global_batch_size(128) == 128
+def test_without_a_strategy_one_replica_takes_the_batch(tmp_path):
+    from common import training
+
+    args = cli.parse_args("A lab.", ["--out", str(tmp_path)], training.Run.add_arguments, "tiny.py")
+    run = training.Run(args, "/CPU:0")
+    assert run.replicas == 1 and run.chief and run.out == tmp_path and run.notes == []
+    assert run.global_batch_size(128) == 128
+    assert run.jit_compile is False  # On a CPU TensorFlow's own kernels beat XLA's for convolutions.
     assert distribute.same_on_every_worker(3)
-    assert distribute.is_chief()
+    assert not distribute.in_cluster()
 
 
 def test_the_scaling_benchmark_prints_its_table(monkeypatch, capsys):
