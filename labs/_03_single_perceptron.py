@@ -18,6 +18,7 @@ Try:      --seed 7 starts elsewhere and stops on another line;
           --learning-rate 1 takes bigger steps.
 """
 from common import cli, geometry, plotting  # Imported before TensorFlow: it starts TensorFlow quietly.
+import matplotlib.pyplot as plt  # After common.plotting, which picks the backend.
 import numpy as np
 import tensorflow as tf
 
@@ -55,7 +56,7 @@ def all_correct(X, T, W) -> bool:
 
 def draw(out_dir, history, converged):
     inputs, targets = np.array(INPUTS), np.array(TARGETS)
-    fig, ax = plotting.plt.subplots(figsize=(5.5, 5))
+    fig, ax = plt.subplots(figsize=(5.5, 5))
     limits = (0.0, 5.0)
     for epoch_weights in history[:-1]:
         plotting.plot_decision_line(ax, epoch_weights, limits, color="0.8", linewidth=1)

@@ -20,6 +20,7 @@ Try:      --learning-rate 0.01 (the line is still moving after 100 epochs);
           --learning-rate 0.3 (the weights blow up: the step is too large).
 """
 from common import cli, geometry, graph, plotting  # Before TensorFlow: it starts TensorFlow quietly.
+import matplotlib.pyplot as plt  # After common.plotting, which picks the backend.
 import numpy as np
 import tensorflow as tf
 
@@ -53,7 +54,7 @@ def train_epochs(X, T, W, learning_rate, num_epochs):
 
 def draw(out_dir, weights, title):
     inputs, targets = np.array(INPUTS), np.array(TARGETS)
-    fig, ax = plotting.plt.subplots(figsize=(5.5, 5))
+    fig, ax = plt.subplots(figsize=(5.5, 5))
     limits = (0.0, 5.0)
     plotting.plot_decision_line(ax, weights, limits, color="black", linewidth=2, label="linear network")
     plotting.plot_two_classes(ax, inputs[:, 1:], targets)

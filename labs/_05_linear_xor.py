@@ -18,6 +18,7 @@ Expected: the four predictions, all close to 0, with their signs; fewer than
 Try:      --epochs 1000: the weights settle, the signs still cannot all be right.
 """
 from common import cli, graph, plotting  # Before TensorFlow: it starts TensorFlow quietly.
+import matplotlib.pyplot as plt  # After common.plotting, which picks the backend.
 import numpy as np
 import tensorflow as tf
 
@@ -50,7 +51,7 @@ def train_epochs(X, T, W, learning_rate, num_epochs):
 
 def draw(out_dir, weights, correct):
     inputs, targets = np.array(INPUTS), np.array(TARGETS)
-    fig, ax = plotting.plt.subplots(figsize=(5.5, 5))
+    fig, ax = plt.subplots(figsize=(5.5, 5))
     limits = (-0.5, 1.5)
     plotting.plot_decision_line(ax, weights, limits, color="black", linewidth=2, label="best line found")
     plotting.plot_two_classes(ax, inputs[:, 1:], targets)

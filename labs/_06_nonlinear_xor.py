@@ -16,6 +16,7 @@ Expected: the four predictions, close to -1, 1, 1, -1 (about +-0.99), and
 Try:      --epochs 100: the predictions are still far from +-1.
 """
 from common import cli, graph, plotting  # Before TensorFlow: it starts TensorFlow quietly.
+import matplotlib.pyplot as plt  # After common.plotting, which picks the backend.
 import numpy as np
 import tensorflow as tf
 
@@ -65,7 +66,7 @@ def boundary_curves(weights, x1):
 
 
 def draw(out_dir, weights):
-    fig, ax = plotting.plt.subplots(figsize=(5.5, 5))
+    fig, ax = plt.subplots(figsize=(5.5, 5))
     x1 = np.linspace(-1.0, 2.0, 400)
     upper, lower = boundary_curves(weights, x1)
     ax.plot(x1, upper, color="black", linewidth=2, label="boundary (both roots)")

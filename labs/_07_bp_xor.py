@@ -21,6 +21,7 @@ Try:      --hidden-units 2 (still enough for XOR); --hidden-units 1 (one
           --learning-rate 1 (much faster, here).
 """
 from common import cli, graph, plotting  # Before TensorFlow: it starts TensorFlow quietly.
+import matplotlib.pyplot as plt  # After common.plotting, which picks the backend.
 import numpy as np
 import tensorflow as tf
 
@@ -114,7 +115,7 @@ def train(X, T, params, learning_rate, num_epochs, report=print) -> list:
 
 
 def draw(out_dir, curve, params):
-    fig, (ax_loss, ax_output) = plotting.plt.subplots(1, 2, figsize=(11, 4.5))
+    fig, (ax_loss, ax_output) = plt.subplots(1, 2, figsize=(11, 4.5))
     epochs, losses = zip(*curve)
     ax_loss.semilogy(epochs, losses, color="tab:red")
     ax_loss.set_xlabel("epoch")

@@ -22,6 +22,7 @@ Try:      --activation tanh for a smooth curve; --hidden-units 5 to see
           with this learning rate.
 """
 from common import cli, graph, plotting  # Before TensorFlow: it starts TensorFlow quietly.
+import matplotlib.pyplot as plt  # After common.plotting, which picks the backend.
 import tensorflow as tf
 
 NUM_POINTS = 300
@@ -83,7 +84,7 @@ def make_trainer(activation):
 
 
 def draw(out_dir, x, y, fitted, activation_name, num_hidden, mse):
-    fig, ax = plotting.plt.subplots(figsize=(6, 4.5))
+    fig, ax = plt.subplots(figsize=(6, 4.5))
     ax.scatter(x, y, s=10, color="tab:blue", alpha=0.6, label="noisy data")
     ax.plot(x, x ** 2 - 0.5, color="0.5", linestyle="--", label="$y = x^2 - 0.5$")
     ax.plot(x, fitted, color="tab:red", linewidth=2, label=f"network ({activation_name})")

@@ -21,6 +21,7 @@ Expected: dy/dx = 6 at x = 3; x = 0.48, 0.192, 0.0768 (J = 0.005898);
 Try:      --learning-rate 0.9 and watch J = x^2 zig-zag; --learning-rate 0.05.
 """
 from common import cli, plotting  # Before TensorFlow: it starts TensorFlow quietly.
+import matplotlib.pyplot as plt  # After common.plotting, which picks the backend.
 import numpy as np
 import tensorflow as tf
 
@@ -100,7 +101,7 @@ def steps_needed(costs, stop_below: float):
 # --- Figures ----------------------------------------------------------------------------
 
 def draw_one_variable(out_dir, points, learning_rate):
-    fig, ax = plotting.plt.subplots(figsize=(6, 4))
+    fig, ax = plt.subplots(figsize=(6, 4))
     grid = np.linspace(-1.4, 1.4, 200)
     ax.plot(grid, grid ** 2, color="0.5", label="$J(x) = x^2$")
     ax.plot(points, points ** 2, "o-", color="tab:red", label=f"steps, learning rate {learning_rate:g}")
@@ -110,7 +111,7 @@ def draw_one_variable(out_dir, points, learning_rate):
 
 
 def draw_two_variables(out_dir, points):
-    fig, ax = plotting.plt.subplots(figsize=(6, 5))
+    fig, ax = plt.subplots(figsize=(6, 5))
     x, y = np.meshgrid(np.linspace(-3.5, 3.5, 200), np.linspace(-2, 2, 200))
     contours = ax.contour(x, y, x ** 2 + np.sin(y) ** 2, levels=20, cmap="viridis")
     ax.clabel(contours, fontsize=7)
@@ -121,7 +122,7 @@ def draw_two_variables(out_dir, points):
 
 
 def draw_learning_rates(out_dir, runs):
-    fig, axes = plotting.plt.subplots(1, len(runs), figsize=(4 * len(runs), 3.6), sharey=True)
+    fig, axes = plt.subplots(1, len(runs), figsize=(4 * len(runs), 3.6), sharey=True)
     grid = np.linspace(-1.4, 1.4, 200)
     for ax, (rate, (points, costs)) in zip(axes, runs.items()):
         shown = points[:12]
@@ -135,7 +136,7 @@ def draw_learning_rates(out_dir, runs):
 
 
 def draw_valleys(out_dir, paths):
-    fig, ax = plotting.plt.subplots(figsize=(6, 5))
+    fig, ax = plt.subplots(figsize=(6, 5))
     w1, w2 = np.meshgrid(np.linspace(-2, 2, 200), np.linspace(-2, 2, 200))
     surface = (w1 ** 2 - 1) ** 2 + 0.3 * w1 + w2 ** 2
     ax.contourf(w1, w2, surface, levels=30, cmap="Greys")

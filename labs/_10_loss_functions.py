@@ -16,6 +16,7 @@ Try:      --logit -10 makes the prediction even more confidently wrong: what
           happens to each gradient?
 """
 from common import cli, plotting  # Before TensorFlow: it starts TensorFlow quietly.
+import matplotlib.pyplot as plt  # After common.plotting, which picks the backend.
 import numpy as np
 import tensorflow as tf
 
@@ -97,7 +98,7 @@ def gradients_at(logit: float, label: float = 1.0):
 
 
 def draw(out_dir):
-    fig, (left, right) = plotting.plt.subplots(1, 2, figsize=(11, 4.2))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
     # Losses for labels +-1, against the score a (the margin y*a on the x axis for y = 1).
     a = tf.constant(np.linspace(-2.0, 2.5, 451), dtype=tf.float32)
     one = tf.constant(1.0)

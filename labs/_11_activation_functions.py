@@ -17,6 +17,7 @@ Expected: the derivative maxima, the softmax values, a table of gradient
 Try:      --depth 30: the sigmoid network's first layers get almost nothing.
 """
 from common import cli, plotting  # Before TensorFlow: it starts TensorFlow quietly.
+import matplotlib.pyplot as plt  # After common.plotting, which picks the backend.
 import numpy as np
 import tensorflow as tf
 
@@ -98,7 +99,7 @@ def layer_gradient_norms(activation, depth: int, weight_scale: float, seed: int)
 
 def draw_activations(out_dir):
     x = np.linspace(-4, 4, 801).astype(np.float32)
-    fig, axes = plotting.plt.subplots(3, 3, figsize=(11, 9))
+    fig, axes = plt.subplots(3, 3, figsize=(11, 9))
     for ax, (name, function) in zip(axes.flat, ACTIVATIONS.items()):
         y, slope = derivatives(function, x)
         ax.plot(x, y, label=name)
@@ -122,7 +123,7 @@ def draw_activations(out_dir):
 
 
 def draw_gradient_flow(out_dir, norms: dict):
-    fig, ax = plotting.plt.subplots(figsize=(7, 4.5))
+    fig, ax = plt.subplots(figsize=(7, 4.5))
     for name, values in norms.items():
         ax.semilogy(range(1, len(values) + 1), values, "o-", label=name)
     ax.set(xlabel="layer (1 = next to the input)", ylabel="norm of the learning signal δ (log scale)",

@@ -19,6 +19,7 @@ Try:      --learning-rate 0.1 and see how many more steps gradient descent
           needs; --learning-rate 2.5, where it no longer converges.
 """
 from common import cli, graph, plotting  # Before TensorFlow: it starts TensorFlow quietly.
+import matplotlib.pyplot as plt  # After common.plotting, which picks the backend.
 import keras
 import numpy as np
 import tensorflow as tf
@@ -103,7 +104,7 @@ def rounded_up(difference: float) -> str:
 
 
 def draw(out_dir, x, y, fits):
-    fig, ax = plotting.plt.subplots(figsize=(6.5, 4.5))
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
     ax.scatter(x, y, s=12, alpha=0.6, label="data")
     grid = np.array([0.0, 1.0])
     for (name, (w, b)), style in zip(fits.items(), ("-", "--", ":")):

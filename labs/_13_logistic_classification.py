@@ -19,6 +19,7 @@ Try:      --learning-rate 0.01 (slow) or 10 (fast here: the classes are
           well apart).
 """
 from common import cli, graph, plotting  # Before TensorFlow: it starts TensorFlow quietly.
+import matplotlib.pyplot as plt  # After common.plotting, which picks the backend.
 import numpy as np
 import tensorflow as tf
 
@@ -107,7 +108,7 @@ def train_perceptron(seed: int):
 # --- Figures ------------------------------------------------------------------------------------
 
 def draw_classification(out_dir, points, labels, W, b, losses):
-    fig, (left, right) = plotting.plt.subplots(1, 2, figsize=(11, 4.5))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.5))
     labels = labels.ravel()
     left.scatter(*points[labels == 0].T, marker="s", color="tab:blue", s=15, label="class 0")
     left.scatter(*points[labels == 1].T, marker="o", color="tab:orange", s=15, label="class 1")
@@ -124,7 +125,7 @@ def draw_classification(out_dir, points, labels, W, b, losses):
 
 
 def draw_perceptron(out_dir, errors):
-    fig, ax = plotting.plt.subplots(figsize=(5.5, 3.8))
+    fig, ax = plt.subplots(figsize=(5.5, 3.8))
     ax.plot(range(len(errors)), errors, "o-")
     ax.set(xlabel="epoch", ylabel="rows wrong (of 8)", title="Threshold perceptron on the truth table")
     ax.set_xticks(range(len(errors)))

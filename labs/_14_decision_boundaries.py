@@ -18,6 +18,7 @@ Expected: the accuracy of each of the four classifiers (all above 95%) and
 Try:      --hidden-units 3 and see the ReLU network's corners; --hidden-units 20.
 """
 from common import cli, graph, plotting  # Before TensorFlow: it starts TensorFlow quietly.
+import matplotlib.pyplot as plt  # After common.plotting, which picks the backend.
 import keras
 import numpy as np
 import tensorflow as tf
@@ -79,7 +80,7 @@ def mean_squared_error(y, predicted):
 
 
 def draw_boundaries(out_dir, points, labels, models: dict):
-    fig, axes = plotting.plt.subplots(len(DEPTHS), len(ACTIVATION_NAMES), figsize=(9, 8.5))
+    fig, axes = plt.subplots(len(DEPTHS), len(ACTIVATION_NAMES), figsize=(9, 8.5))
     grid_x, grid_y = np.meshgrid(np.linspace(-3, 3, 300), np.linspace(-3, 3, 300))
     grid = np.stack([grid_x.ravel(), grid_y.ravel()], axis=1).astype(np.float32)
     for (activation, depth), (model, accuracy) in models.items():
@@ -96,7 +97,7 @@ def draw_boundaries(out_dir, points, labels, models: dict):
 
 
 def draw_curves(out_dir, x, y, curves: dict):
-    fig, ax = plotting.plt.subplots(figsize=(7, 4.5))
+    fig, ax = plt.subplots(figsize=(7, 4.5))
     ax.scatter(x, y, s=10, color="0.6", label="data")
     grid = np.linspace(-2.2, 2.2, 400, dtype=np.float32).reshape(-1, 1)
     for name, (model, error) in curves.items():

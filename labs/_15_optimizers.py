@@ -23,6 +23,7 @@ Expected: a table of final loss and epochs to reach the target loss for the
 Try:      --epochs 100, and see which of the slow ones catch up.
 """
 from common import cli, plotting  # Before TensorFlow: it starts TensorFlow quietly.
+import matplotlib.pyplot as plt  # After common.plotting, which picks the backend.
 import keras
 import numpy as np
 import tensorflow as tf
@@ -127,7 +128,7 @@ def ravine_path(optimizer, max_steps: int):
 
 
 def draw_losses(out_dir, curves, target):
-    fig, ax = plotting.plt.subplots(figsize=(8, 5))
+    fig, ax = plt.subplots(figsize=(8, 5))
     for name, losses in curves.items():
         ax.semilogy(range(1, len(losses) + 1), losses, label=name)
     ax.axhline(target, color="0.5", linestyle=":", label=f"target {target}")
@@ -138,7 +139,7 @@ def draw_losses(out_dir, curves, target):
 
 
 def draw_ravine(out_dir, paths):
-    fig, ax = plotting.plt.subplots(figsize=(9, 4.5))
+    fig, ax = plt.subplots(figsize=(9, 4.5))
     w1, w2 = np.meshgrid(np.linspace(-9, 3, 300), np.linspace(-2, 2, 200))
     ax.contour(w1, w2, 0.05 * w1 ** 2 + 2 * w2 ** 2, levels=np.geomspace(0.01, 10, 12), colors="0.75")
     for name, (points, _) in paths.items():

@@ -22,6 +22,7 @@ Expected: the notes' logits with every unit kept and with a fixed dropout
 Try:      --l2 0.01 (stronger decay) and --dropout 0.2 (weaker dropout).
 """
 from common import cli, data, graph, plotting  # Before TensorFlow: it starts TensorFlow quietly.
+import matplotlib.pyplot as plt  # After common.plotting, which picks the backend.
 import keras
 import numpy as np
 import tensorflow as tf
@@ -109,7 +110,7 @@ def train_run(model, train, validation, steps: int, early_stopping: bool = False
 
 
 def draw(out_dir, histories: dict, final: dict):
-    fig, axes = plotting.plt.subplots(1, len(histories), figsize=(4 * len(histories), 3.8), sharey=True)
+    fig, axes = plt.subplots(1, len(histories), figsize=(4 * len(histories), 3.8), sharey=True)
     for ax, (name, history) in zip(axes, histories.items()):
         ax.plot(history["step"], history["train_error"], label="training")
         ax.plot(history["step"], history["validation_error"], label="validation")

@@ -26,6 +26,7 @@ Try:      --init xavier --learning-rate 0.003: weights scaled to the layer sizes
           passes 80%; --tensorboard, then `tensorboard --logdir outputs`.
 """
 from common import cli, data, plotting  # Before TensorFlow: it starts TensorFlow quietly.
+import matplotlib.pyplot as plt  # After common.plotting, which picks the backend.
 import numpy as np
 import tensorflow as tf
 from common.errors import require_package
@@ -163,7 +164,7 @@ def main(args) -> dict:
     if writer is not None:
         writer.close()
 
-    fig, ax = plotting.plt.subplots(figsize=(6, 4))
+    fig, ax = plt.subplots(figsize=(6, 4))
     epochs_axis = np.arange(1, epochs + 1)
     ax.plot(epochs_axis, history["train"], "o", color="tab:blue", label="train accuracy")
     ax.plot(epochs_axis, history["test"], "-", color="tab:red", label="test accuracy")

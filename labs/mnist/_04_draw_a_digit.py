@@ -35,6 +35,7 @@ import tempfile
 from pathlib import Path
 
 from common import cli, evaluation, paths, plotting  # Before TensorFlow: it starts TensorFlow quietly.
+import matplotlib.pyplot as plt  # After common.plotting, which picks the backend.
 import keras
 import numpy as np
 
@@ -141,7 +142,7 @@ def recognized_figure(names, prepared, probability_rows):
     count = min(len(prepared), MAX_SHOWN)
     columns = min(count, 6)
     rows = -(-count // columns)
-    fig, axes = plotting.plt.subplots(rows, columns, figsize=(2 * columns, 2.4 * rows), squeeze=False,
+    fig, axes = plt.subplots(rows, columns, figsize=(2 * columns, 2.4 * rows), squeeze=False,
                                       layout="constrained")
     for ax in axes.flat:
         ax.axis("off")

@@ -7,7 +7,8 @@ drive them as a mouse would (``draw_sample_strokes``).
 import numpy as np
 from PIL import Image, ImageDraw
 
-from common import plotting
+from common import plotting  # noqa: F401  (it picks Matplotlib's backend before pyplot loads)
+import matplotlib.pyplot as plt
 from draw_a_digit import recipe
 
 CANVAS_PIXELS = 280                     # The drawing is read at this size.
@@ -37,7 +38,7 @@ class DrawingPad:
 
     def __init__(self, recognize, figure=None):
         self.recognize = recognize
-        self.figure = figure if figure is not None else plotting.plt.figure(figsize=(9, 5))
+        self.figure = figure if figure is not None else plt.figure(figsize=(9, 5))
         grid = self.figure.add_gridspec(2, 2, width_ratios=(1.7, 1))
         self.pad = self.figure.add_subplot(grid[:, 0])
         self.seen = self.figure.add_subplot(grid[0, 1])
@@ -80,7 +81,7 @@ class DrawingPad:
         elif event.key == "backspace":
             self.clear()
         elif event.key == "escape":
-            plotting.plt.close(self.figure)
+            plt.close(self.figure)
 
     # Actions.
     def clear(self):
