@@ -21,7 +21,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from common import device, paths, plotting
+from common import device, notebook, paths, plotting
 from common.errors import LabError
 
 DEFAULT_SEED = 1
@@ -163,8 +163,14 @@ def execute(main, args: argparse.Namespace, run=None):
     return result
 
 
-def run_lab(main, doc: str, add_arguments=None, run=None, argv=None) -> None:
-    """Run a lab as a program: parse, execute (with a training ``run``), and exit with the right status."""
+def run_lab(main, doc: str, add_arguments=None, run=None, argv=None):
+    """Run a lab as a program: parse, execute (with a training ``run``), and exit with the right status.
+
+    In a notebook (after ``notebook.start``) it runs with the defaults (or
+    ``argv``) and returns ``main``'s result instead of exiting.
+    """
+    if notebook.lab_file() is not None:
+        return _run_in_notebook(main, doc, add_arguments, run, argv)
     # The file that defines main: the lab, however it was started.
     lab_file = getattr(getattr(main, "__code__", None), "co_filename", None) or sys.argv[0]
     for stream in (sys.stdout, sys.stderr):
@@ -186,3 +192,15 @@ def run_lab(main, doc: str, add_arguments=None, run=None, argv=None) -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(1)
     sys.exit(0)
+
+
+def _run_in_notebook(main, doc, add_arguments, run, argv):
+    lab_file = notebook.lab_file()
+    try:
+        args = parse_args(doc or "", list(argv or []), add_arguments, lab_file)
+        return execute(main, args, run)
+    except LabError as error:
+        print(f"{lab_file.name}: error: {error}", file=sys.stderr)
+    except SystemExit:
+        pass  # argparse has said what was wrong with argv, in one line.
+    return None

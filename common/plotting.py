@@ -102,6 +102,10 @@ def save_figure(fig, out_dir, filename: str) -> Path:
     with _no_glyph_warnings():
         fig.savefig(path, dpi=120, bbox_inches="tight")
     print(f"Figure saved: {_relative_to_cwd(path)}")
+    from common import notebook
+
+    if notebook.lab_file() is not None:
+        notebook.show_image(path)
     if not _showing:
         plt.close(fig)
     return path

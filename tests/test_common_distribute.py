@@ -266,6 +266,7 @@ def test_without_a_strategy_one_replica_takes_the_batch(tmp_path):
     assert not distribute.in_cluster()
 
 
+@pytest.mark.benchmarks
 def test_the_scaling_benchmark_prints_its_table(monkeypatch, capsys):
     # Only that it works: the measuring itself belongs to the benchmark, not to a test. Its table is
     # made here; each of its cells is a process of its own, as always.
