@@ -33,10 +33,10 @@ NOTEBOOK_RUN = {
         '                argv=["--examples", examples, "--image", examples, "--train-if-missing"])'),
 }
 WORDS = {
-    "en": {"colab": "Open in Colab", "lab": "The lab", "code": "The code", "run": "Run it",
+    "en": {"colab": "Open in Colab", "lab": "The lab: ", "code": "The code", "run": "Run it",
            "setup": "Run the cells from the top. The first one sets the notebook up; the last one runs the lab with "
                     "the constants above (`LAB_SMOKE=1` in the environment makes it a seconds-long smoke run)."},
-    "zh-CN": {"colab": "在 Colab 中打开", "lab": "实验说明", "code": "代码", "run": "运行",
+    "zh-CN": {"colab": "在 Colab 中打开", "lab": "实验说明：", "code": "代码", "run": "运行",
               "setup": "从上往下运行各单元。第一个单元设置好笔记本；最后一个单元用上面的常量运行实验"
                        "（环境变量 `LAB_SMOKE=1` 会让它以几秒钟的冒烟模式运行）。"},
 }
@@ -153,7 +153,7 @@ def notebook_for(lab: str, language: str) -> dict:
         last = 'if __name__ == "__main__":\n' + NOTEBOOK_RUN[lab]
     markdown = [
         f"[{words['colab']}]({address})\n\n" + _relinked(section_for(readme, lab), depth),
-        f"## {words['lab']}: `labs/{lab}.py`\n\n{words['setup']}\n\n```text\n{docstring}\n```",
+        f"## {words['lab']}`labs/{lab}.py`\n\n{words['setup']}\n\n```text\n{docstring}\n```",
     ]
     cells_out = [("markdown", markdown[0]), ("markdown", markdown[1]), ("code", setup_cell(lab)),
                  ("markdown", f"## {words['code']}")]
