@@ -141,10 +141,11 @@ def execute(main, args: argparse.Namespace, run=None):
     (``training.Run``), made here and passed to ``main`` as its second argument.
     """
     device_name = device.resolve(args.device)
+    training_run = None
     if run is not None:
         # Before anything else touches TensorFlow: strategies and split CPUs must come first.
-        run = run(args, device_name)
-        scope, notes, out = run.scope, run.notes, run.out
+        training_run = run(args, device_name)
+        scope, notes, out = training_run.scope, training_run.notes, training_run.out
     else:
         scope, notes, out = tf.device(device_name), [], args.out
     try:
@@ -158,7 +159,7 @@ def execute(main, args: argparse.Namespace, run=None):
     for line in notes:
         print(line, flush=True)
     with scope:
-        result = main(args) if run is None else main(args, run)
+        result = main(args) if training_run is None else main(args, training_run)
     plotting.show()
     return result
 
