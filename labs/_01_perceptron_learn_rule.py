@@ -15,7 +15,8 @@ Expected: the weights before each check, then "done" once y equals t:
           -3 0 -2
           -1 0 -4
           done
-Try:      --learning-rate 0.5 takes twice as many, smaller steps.
+Try:      --learning-rate 0.5: steps half as long; count the updates it needs
+          now (README, exercise 1.1).
 """
 from common import cli  # Imported before TensorFlow: it starts TensorFlow quietly.
 import tensorflow as tf

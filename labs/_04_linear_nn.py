@@ -16,7 +16,7 @@ Run:      python labs/_04_linear_nn.py
 Expected: the squared error and weights every 10 epochs, the distances from
           the final line to the nearest point of each class (nearly equal),
           and linear_nn.png with the points and the line.
-Try:      --learning-rate 0.01 (the line is still moving after 100 epochs);
+Try:      --learning-rate 0.01 (after the same epochs the line is still moving);
           --learning-rate 0.3 (the weights blow up: the step is too large).
 """
 from common import cli, geometry, graph, plotting  # Before TensorFlow: it starts TensorFlow quietly.

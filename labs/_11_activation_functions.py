@@ -94,7 +94,10 @@ def layer_gradient_norms(activation, depth: int, weight_scale: float, seed: int)
             inputs_to_activation.append(z)
             hidden = activation(z)
         loss = tf.reduce_mean(tf.square(hidden @ output_weights - targets))
-    return np.array([float(tf.norm(delta)) for delta in tape.gradient(loss, inputs_to_activation)])
+    # The norm in float64: squaring float32 values below about 1e-19 gives 0, and a signal that is
+    # tiny but not zero would print as none at all.
+    return np.array([np.linalg.norm(delta.numpy().astype(np.float64))
+                     for delta in tape.gradient(loss, inputs_to_activation)])
 
 
 def draw_activations(out_dir):

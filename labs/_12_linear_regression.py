@@ -15,8 +15,8 @@ standard deviation 0.2.
 Run:      python labs/_12_linear_regression.py
 Expected: three (w, b) pairs that agree to 1e-3, close to the true (2, 3),
           and linear_regression.png.
-Try:      --learning-rate 0.1 and see how many more steps gradient descent
-          needs; --learning-rate 2.5, where it no longer converges.
+Try:      --learning-rate 0.1 --steps 200, where gradient descent has not
+          arrived yet; --learning-rate 2.5, where it no longer converges.
 """
 from common import cli, graph, plotting  # Before TensorFlow: it starts TensorFlow quietly.
 import matplotlib.pyplot as plt  # After common.plotting, which picks the backend.

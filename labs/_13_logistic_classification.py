@@ -15,8 +15,8 @@ Expected: the hand and tape gradients agreeing, the loss every 200 steps,
           about 98% training accuracy, the perceptron reaching zero errors
           within a few epochs, logistic_classification.png and
           threshold_perceptron.png.
-Try:      --learning-rate 0.01 (slow) or 10 (fast here: the classes are
-          well apart).
+Try:      --learning-rate 0.01 (slow) or --learning-rate 10 (fast here: the
+          classes are well apart).
 """
 from common import cli, graph, plotting  # Before TensorFlow: it starts TensorFlow quietly.
 import matplotlib.pyplot as plt  # After common.plotting, which picks the backend.

@@ -16,8 +16,8 @@ Expected: an untrained validation accuracy near 10% (chance), one line per
           epoch, and a test accuracy of about 88% from the restored checkpoint;
           first_image.png, training_images.png and training_curves.png.
           Running it again continues from the saved state (--fresh starts over).
-Try:      --epochs 30 and watch validation accuracy stop rising while training
-          accuracy still climbs; --tensorboard, then `tensorboard --logdir outputs`.
+Try:      --epochs 30 --out outputs/fashion_30 and watch validation accuracy
+          stop rising while training accuracy still climbs (README, exercise 5.2).
 """
 from common import cli, data, evaluation, plotting, training  # Before TensorFlow: it starts TensorFlow quietly.
 import keras

@@ -24,8 +24,9 @@ Expected: one line per epoch and a test accuracy of about 93.2% after 25
           about 7½ minutes on 2 CPU cores; fashion_mnist_cnn.keras,
           training_curves.png, test_predictions.png (mistakes in red) and
           confusion_matrix.png.
-Try:      --augment-shift 0 --no-flip (no augmentation) and compare the gap
-          between training and validation accuracy.
+Try:      --epochs 3 --no-flip --augment-shift 0 against --epochs 3, each with
+          an --out of its own, and compare the gap between training and
+          validation accuracy (README, exercise 5.4).
 """
 from common import cli, data, evaluation, plotting, training  # Before TensorFlow: it starts TensorFlow quietly.
 import keras

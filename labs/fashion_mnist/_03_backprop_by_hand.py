@@ -23,7 +23,7 @@ Expected: one line per epoch with train and test accuracy, climbing to a
           accuracy.png with both curves.
 Try:      --init xavier --learning-rate 0.003: weights scaled to the layer sizes
           (Glorot/Xavier) keep the sigmoids responsive, and test accuracy
-          passes 80%; --tensorboard, then `tensorboard --logdir outputs`.
+          reaches 83% (README, exercise 5.6).
 """
 from common import cli, data, plotting  # Before TensorFlow: it starts TensorFlow quietly.
 import matplotlib.pyplot as plt  # After common.plotting, which picks the backend.

@@ -15,8 +15,8 @@ Expected: an untrained validation accuracy near 10% (chance), one line per
           epoch, and a test accuracy of about 98% from the restored checkpoint;
           first_image.png, training_images.png and training_curves.png.
           Running it again continues from the saved state (--fresh starts over).
-Try:      --train-size 1000 and watch training and validation accuracy part
-          ways (overfitting); --tensorboard, then `tensorboard --logdir outputs`.
+Try:      --train-size 1000 --out outputs/mlp_1000 and watch training and
+          validation accuracy part ways (overfitting; README, exercise 5.1).
 """
 from common import cli, data, evaluation, plotting, training  # Before TensorFlow: it starts TensorFlow quietly.
 import keras

@@ -19,10 +19,11 @@ Expected: one line per epoch and a test accuracy of about 99.4-99.5% after 20
           epochs, in about 2½ minutes on 2 CPU cores; mnist_cnn.keras,
           training_curves.png, test_predictions.png (mistakes in red) and
           confusion_matrix.png.
-Try:      --augment-shift 0 (no augmentation) and compare the gap between
-          training and validation accuracy; --strategy mirrored --devices
-          CPU:0,CPU:1 trains on two halves of the CPU at once (README:
-          "Running on GPUs and clusters").
+Try:      --epochs 3 --augment-shift 0 against --epochs 3, each with an --out
+          of its own, and compare the gap between training and validation
+          accuracy (README, exercise 5.3); --smoke --strategy mirrored
+          --devices CPU:0,CPU:1 trains on two halves of the CPU at once
+          (README: "Running on GPUs and clusters").
 """
 from common import cli, data, paths, plotting, training  # Before TensorFlow: it starts TensorFlow quietly.
 import keras

@@ -24,9 +24,10 @@ Expected: the window shows the 28x28 image the network saw and its three best
           (file: digit (probability)) and recognized.png; a file that cannot
           be read gets one line on stderr, the others go on, and the exit
           status is 2.
-Try:      --examples DIR writes ten digits drawn the way people draw them;
-          recognize them with --image DIR, then again with --naive, the short
-          recipe of many tutorials (grey, resize, invert), and compare.
+Try:      --examples my_digits --image my_digits writes ten digits drawn the
+          way people draw them and reads them; then --image my_digits --naive
+          reads them with the short recipe of many tutorials (grey, resize,
+          invert): compare (README, exercise 5.7).
 """
 import shutil
 import subprocess

@@ -1,0 +1,210 @@
+"""Every exercise's answer is what the labs print, and every "Try" suggestion is an exercise.
+
+The first tests read the READMEs and the labs (a second or so). The tests
+marked ``exercises`` run each exercise as its answer says and check the
+answer's numbers against the output (minutes; ``pytest -m exercises``).
+"""
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from exercises import (EXERCISES_HEADING, ANSWER_LABEL, READMES, Run, chapters, exercises_of, is_printed,
+                       labs_named, module_constants, printed_numbers, prose_numbers, quoted_lines, suggestion_prose,
+                       try_suggestions, unprinted_numbers)
+from labtools import REPO_ROOT, headless_env, same_worker
+
+EXERCISES = {readme: exercises_of(readme) for readme in READMES}
+TEXTS = {readme: (REPO_ROOT / readme).read_text(encoding="utf-8") for readme in READMES}
+CHAPTERS = range(1, 6)
+OUTPUT_BLOCK_FLAGS = re.compile(r"<!-- output: (\S+)([^>]*?) -->")
+
+
+def _by_name(readme: str) -> dict:
+    return {exercise.name: exercise for exercise in EXERCISES[readme]}
+
+
+@pytest.mark.parametrize("readme", READMES)
+def test_every_chapter_ends_with_four_to_eight_exercises(readme):
+    for chapter, text in chapters(TEXTS[readme]).items():
+        if chapter not in CHAPTERS:
+            continue
+        assert EXERCISES_HEADING[readme] in text, f"{readme}: chapter {chapter} has no exercises"
+        last_section = text.split("\n### ")[-1]
+        assert ("### " + last_section).startswith(EXERCISES_HEADING[readme]), \
+            f"{readme}: the exercises are not the last section of chapter {chapter}"
+        numbers = [exercise.number for exercise in EXERCISES[readme] if exercise.chapter == chapter]
+        assert numbers == list(range(1, len(numbers) + 1)), f"{readme}: chapter {chapter} numbers {numbers}"
+        # Four at least; chapter 3 has nine labs, one exercise for each.
+        assert 4 <= len(numbers) <= (9 if chapter == 3 else 8), f"{readme}: chapter {chapter}: {len(numbers)}"
+
+
+def test_both_tutorials_set_the_same_exercises():
+    english = [(exercise.name, exercise.runs) for exercise in EXERCISES["README.md"]]
+    chinese = [(exercise.name, exercise.runs) for exercise in EXERCISES["README.zh-CN.md"]]
+    assert english == chinese
+
+
+@pytest.mark.parametrize("readme", READMES)
+def test_each_exercise_says_what_to_run_and_hides_its_answer(readme):
+    for exercise in EXERCISES[readme]:
+        where = f"{readme}: exercise {exercise.name}"
+        for run in exercise.runs:
+            assert (REPO_ROOT / run.lab).is_file(), f"{where}: no {run.lab}"
+            assert f"`{run.command()}`" in exercise.question, f"{where} does not show `{run.command()}`"
+            for assignment in run.constants:
+                name, value = assignment.split("=", 1)
+                assert name in module_constants(run.lab), f"{where}: {run.lab} has no constant {name}"
+                assert f"`{name} = {value}`" in exercise.question, f"{where} does not say to set `{name} = {value}`"
+        assert exercise.answer.startswith(f"<summary>{ANSWER_LABEL[readme]}</summary>"), \
+            f"{where}: the answer is not collapsed under <summary>{ANSWER_LABEL[readme]}</summary>"
+        assert prose_numbers(exercise.answer) or quoted_lines(exercise.answer), \
+            f"{where}: the answer has no number to check"
+
+
+@pytest.mark.parametrize("readme", READMES)
+def test_every_lab_of_a_chapter_has_an_exercise(readme):
+    for chapter, text in chapters(TEXTS[readme]).items():
+        if chapter not in CHAPTERS:
+            continue
+        sections = [line for line in text.splitlines() if line.startswith("### ")]
+        labs = {lab for heading in sections for lab in labs_named(heading)}
+        exercised = {run.lab for exercise in EXERCISES[readme] if exercise.chapter == chapter
+                     for run in exercise.runs}
+        assert labs <= exercised, f"{readme}: chapter {chapter} has no exercise for {sorted(labs - exercised)}"
+
+
+def _named_flags(flags: tuple) -> tuple:
+    """A run's flags without the folders it writes to or reads a model from, which a suggestion leaves out."""
+    kept, skip = [], False
+    for flag in flags:
+        if skip:
+            skip = False
+        elif flag in ("--out", "--model"):
+            skip = True
+        else:
+            kept.append(flag)
+    return tuple(kept)
+
+
+def _exercise_of(labs: list, flags: tuple, readme: str):
+    """The exercise with a run of one of ``labs`` with these flags (besides --out and --model), or None."""
+    for exercise in EXERCISES[readme]:
+        for run in exercise.runs:
+            if run.lab in labs and not run.constants and _named_flags(run.flags) == flags:
+                return exercise
+    return None
+
+
+def _output_block_flags(readme: str) -> set:
+    return {(lab, tuple(flags.split())) for lab, flags in OUTPUT_BLOCK_FLAGS.findall(TEXTS[readme])}
+
+
+@pytest.mark.parametrize("readme", READMES)
+def test_every_try_suggestion_is_an_exercise(readme):
+    # A suggestion names flags, and each set of them is an exercise's run (whose answer the tests check)
+    # or a run the README quotes in full. Its own numbers are checked with that exercise.
+    quoted = _output_block_flags(readme)
+    for where, labs, groups, text in try_suggestions(readme):
+        assert groups, f"{where}: a suggestion that names no flags: {text!r}"
+        answered_by = set()
+        for flags in map(_named_flags, groups):
+            exercise = _exercise_of(labs, flags, readme)
+            assert exercise or any((lab, flags) in quoted for lab in labs), \
+                f"{where}: `{' '.join(flags)}` is no exercise's run: {text!r}"
+            answered_by |= {exercise.name} if exercise else set()
+        # Its numbers are checked against one exercise's runs: a suggestion with numbers has one.
+        assert len(answered_by) == 1 or (answered_by and not prose_numbers(suggestion_prose(text))), \
+            f"{where}: a suggestion with numbers should be answered by one exercise, not {answered_by}"
+
+
+def test_the_number_check_catches_a_changed_number():
+    printed = printed_numbers("distance: 0.1302, to the other: 2.0941\n-3 0 -2\nloss 1.983e-05 (22028 times)")
+    assert unprinted_numbers("It ends 0.13 from one point and 2.09 from the other.", printed) == []
+    assert unprinted_numbers("It ends 0.14 from one point and 2.09 from the other.", printed) == ["0.14"]
+    assert unprinted_numbers("a loss of 2.0e-05, 22,028 times", printed) == []
+    assert unprinted_numbers("a loss of 2.1e-05", printed) == ["2.1e-05"]
+    assert unprinted_numbers("w2 falls to −2, then", printed) == []
+    assert unprinted_numbers("w2 falls to −3.0, then", printed) == []
+    assert not is_printed("+2", 2.0, True, [-2.0]) and is_printed("2", 2.0, False, [-2.0])
+    # Formulas, code, references and lab names are not measurements.
+    assert unprinted_numbers("By (3.6), $x = 0.8 x$ (`--epochs 7`); see lab _07 and exercise 3.4.", printed) == []
+
+
+# --- Running them ------------------------------------------------------------------------------
+
+def _run_exercise(exercise, folder: Path) -> list:
+    """[(run, stdout)] of each run of ``exercise``, in order, from ``folder`` as the working directory."""
+    outputs = []
+    for index, run in enumerate(exercise.runs):
+        argv = list(run.flags)
+        if "--out" not in argv:
+            argv += ["--out", str(folder / f"out{index}")]
+        if run.constants:
+            command = [sys.executable, str(REPO_ROOT / "tests" / "run_changed.py"), str(REPO_ROOT / run.lab),
+                       *run.constants, "--", *argv]
+        else:
+            command = [sys.executable, str(REPO_ROOT / run.lab), *argv]
+        finished = subprocess.run(command, cwd=folder, env=headless_env(), capture_output=True, text=True,
+                                  timeout=1800)
+        assert finished.returncode == 0, f"exercise {exercise.name}, {run}:\n{finished.stderr[-3000:]}"
+        outputs.append((run, finished.stdout))
+    return outputs
+
+
+@pytest.fixture(scope="session")
+def exercise_outputs(tmp_path_factory):
+    made = {}
+
+    def outputs(name: str) -> list:
+        if name not in made:
+            made[name] = _run_exercise(_by_name("README.md")[name], tmp_path_factory.mktemp(f"exercise{name}"))
+        return made[name]
+
+    return outputs
+
+
+def _same_line(printed: str, quoted: str) -> bool:
+    number = r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?"
+    if " ".join(re.sub(number, "#", printed).split()) != " ".join(re.sub(number, "#", quoted).split()):
+        return False
+    pairs = list(zip(re.findall(number, printed), re.findall(number, quoted)))
+    return all(abs(float(p) - float(q)) <= 1e-3 * abs(float(q)) + 1e-7 for p, q in pairs)
+
+
+def _assert_quoted_in_order(quoted: list, printed: list, where: str):
+    position = 0
+    for line in quoted:
+        while position < len(printed) and not _same_line(printed[position], line):
+            position += 1
+        assert position < len(printed), f"{where}: the lab did not print {line!r} (in this order)"
+        position += 1
+
+
+def _command_numbers(outputs: list) -> list:
+    return printed_numbers(" ".join(" ".join(run.flags + run.constants) for run, _ in outputs))
+
+
+@pytest.mark.exercises
+@pytest.mark.parametrize("name", [pytest.param(exercise.name, marks=same_worker(f"exercise {exercise.name}"))
+                                  for exercise in EXERCISES["README.md"]])
+def test_the_answer_is_what_the_labs_print(name, exercise_outputs):
+    outputs = exercise_outputs(name)
+    printed = [number for _, output in outputs for number in printed_numbers(output)] + _command_numbers(outputs)
+    lines = [line for _, output in outputs for line in output.splitlines()]
+    for readme in READMES:
+        exercise = _by_name(readme)[name]
+        where = f"{readme}: exercise {name}"
+        assert unprinted_numbers(exercise.answer, printed) == [], f"{where}: numbers no run printed"
+        _assert_quoted_in_order(quoted_lines(exercise.answer), lines, where)
+        # The "Try" suggestions that this exercise answers: their numbers too.
+        runs = {(run.lab, _named_flags(run.flags)) for run, _ in outputs if not run.constants} \
+            | _output_block_flags(readme)
+        for suggestion, labs, groups, text in try_suggestions(readme):
+            groups = [_named_flags(flags) for flags in groups]
+            if groups and all(any((lab, flags) in runs for lab in labs) for flags in groups) \
+                    and any(_exercise_of(labs, flags, readme) is exercise for flags in groups):
+                assert unprinted_numbers(suggestion_prose(text), printed) == [], \
+                    f"{suggestion}: numbers no run printed: {text!r}"
