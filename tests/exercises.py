@@ -122,7 +122,7 @@ def _without_code_and_math(markdown: str) -> str:
     text = re.sub(r"\$[^$]*\$", " ", text)
     text = re.sub(r"<[^>]+>", " ", text)
     text = re.sub(r"\((?:\d+\.\d+(?:[)–-]+|, |\)\s*and\s*\())*\d+\.\d+\)", " ", text)   # (3.6), (3.2)–(3.7)
-    text = re.sub(r"(?:exercise|练习)\s*\d+\.\d+", " ", text, flags=re.IGNORECASE)
+    text = re.sub(r"(?:exercises?|练习)\s*\d+\.\d+(?:\s*(?:,|and|和|、)\s*\d+\.\d+)*", " ", text, flags=re.IGNORECASE)
     text = re.sub(r"(?:\w+/)?_\d+\w*", " ", text)                                        # _07, mnist/_02_cnn
     return text
 

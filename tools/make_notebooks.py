@@ -3,7 +3,8 @@
 Each notebook is: the lab's section of README.md (or README.zh-CN.md) and its
 docstring as text, a setup cell, then the lab's own code in cells, in the
 lab's order (imports, the constants a learner may change, each function, and
-last the same ``cli.run_lab(...)`` line the script ends with). The labs stay
+last the same ``cli.run_lab(...)`` line the script ends with), and at the end
+the exercises of the lab's chapter. The labs stay
 the source: run this after changing a lab or a README section.
 
     python tools/make_notebooks.py           # write notebooks/
@@ -34,9 +35,18 @@ NOTEBOOK_RUN = {
 }
 WORDS = {
     "en": {"colab": "Open in Colab", "lab": "The lab: ", "code": "The code", "run": "Run it",
+           "exercises": "### Exercises",
+           "in_notebook": "To run an exercise here, give its flags to the last code cell's call, as "
+                          "`argv=[\"--learning-rate\", \"0.5\"]` after the other arguments of `cli.run_lab`; to "
+                          "change a constant, edit it in the cells above and run the cells again from there. Or run "
+                          "the commands in a terminal, from the project's folder.",
            "setup": "Run the cells from the top. The first one sets the notebook up; the last one runs the lab with "
                     "the constants above (`LAB_SMOKE=1` in the environment makes it a seconds-long smoke run)."},
     "zh-CN": {"colab": "在 Colab 中打开", "lab": "实验说明：", "code": "代码", "run": "运行",
+              "exercises": "### 练习",
+              "in_notebook": "要在这里做练习，就把它的选项交给最后一个代码单元里的调用：在 `cli.run_lab` 的其他参数后面加上 "
+                             "`argv=[\"--learning-rate\", \"0.5\"]` 这样的参数；要改常量，就在上面的单元里修改，"
+                             "再从那里往下重新运行。也可以在项目文件夹下的终端里运行这些命令。",
               "setup": "从上往下运行各单元。第一个单元设置好笔记本；最后一个单元用上面的常量运行实验"
                        "（环境变量 `LAB_SMOKE=1` 会让它以几秒钟的冒烟模式运行）。"},
 }
@@ -67,6 +77,18 @@ def section_for(readme: str, lab: str) -> str:
             end = next((i for i in range(start + 1, len(lines)) if re.match(r"#{1,3} ", lines[i])), len(lines))
             return "\n".join(lines[start:end]).strip()
     raise SystemExit(f"no section about {lab} in the README")
+
+
+def exercises_for(readme: str, lab: str, heading: str) -> str:
+    """The exercises of the chapter that ``lab``'s section is in, without the comments that name their runs."""
+    section = section_for(readme, lab)
+    chapter_start = readme.rfind("\n## ", 0, readme.index(section)) + 1
+    chapter_end = readme.find("\n## ", chapter_start + 1)
+    chapter = readme[chapter_start:chapter_end if chapter_end != -1 else len(readme)]
+    if heading not in chapter:
+        raise SystemExit(f"the chapter of {lab} has no section {heading!r}")
+    exercises = heading + chapter.split(heading, 1)[1]
+    return re.sub(r"<!-- exercise [^>]* -->\n", "", exercises).strip()
 
 
 def _relinked(markdown: str, depth: int) -> str:
@@ -159,6 +181,8 @@ def notebook_for(lab: str, language: str) -> dict:
                  ("markdown", f"## {words['code']}")]
     cells_out += [("code", text) for text in body]
     cells_out += [("markdown", f"## {words['run']}"), ("code", last)]
+    exercises = exercises_for(readme, lab, words["exercises"])
+    cells_out += [("markdown", _relinked(exercises.replace("\n\n", f"\n\n{words['in_notebook']}\n\n", 1), depth))]
     return {
         "cells": [_cell(kind, text, _cell_id(lab, index)) for index, (kind, text) in enumerate(cells_out)],
         "metadata": {
