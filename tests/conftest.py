@@ -107,3 +107,24 @@ def pytest_collection_modifyitems(config, items):
         if item.get_closest_marker("xdist_group") and "@" not in item.nodeid:
             raise pytest.UsageError(f"pytest-xdist did not group {item.nodeid} with pytest {pytest.__version__}; "
                                     "install the versions in requirements.txt")
+
+
+@pytest.fixture(scope="session")  # Session-wide: other tests may run between its users.
+def trained_model(tmp_path_factory):
+    """The MNIST CNN as its own lab trains it, for 3 of its 20 epochs (99.0-99.3% test accuracy)."""
+    from common import paths
+    from labtools import CNN, run_in_process
+
+    run = run_in_process(CNN, tmp_path_factory.mktemp("cnn"), "--epochs", "3")
+    assert run.returncode == 0, run.stderr
+    return run.out / paths.MNIST_CNN_FILE
+
+
+@pytest.fixture
+def smoke_model(lab_run):
+    """The MNIST CNN saved by its lab's smoke run (about 73% test accuracy)."""
+    from labtools import CNN
+
+    run = lab_run(CNN, "--smoke")
+    assert run.returncode == 0, run.stderr
+    return run.result["model_path"]

@@ -56,6 +56,23 @@ def same_worker(name: str):
     return pytest.mark.xdist_group(name)
 
 
+CNN = "labs/mnist/_02_cnn.py"
+
+
+def needs_the_trained_model(test):
+    """A test that needs the MNIST CNN trained to about 99% (fixture ``trained_model``).
+
+    A whole training run: such tests run with ``pytest -m training_run`` (which
+    .ci/run does), and one test process trains it for all of them.
+    """
+    return pytest.mark.training_run(same_worker("recognizer-model")(test))
+
+
+# Tests that need only a network that reads clear digits use the CNN lab's smoke run (one epoch on
+# 2,000 images; fixture ``smoke_model``), which the smoke test makes anyway: in the same process.
+uses_the_smoke_model = same_worker(CNN)
+
+
 def headless_env(**extra) -> dict:
     """The environment of a user with no display and no smoke switch set."""
     env = {key: value for key, value in os.environ.items()

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from common import data, evaluation, paths
-from labtools import load_lab, run_in_process, run_script, same_worker
+from labtools import CNN, load_lab, needs_the_trained_model, run_in_process, run_script, uses_the_smoke_model
 
 LAB = "labs/mnist/_04_draw_a_digit.py"
 recipe = load_lab(LAB).recipe  # labs/mnist/draw_a_digit/recipe.py, the lesson beside the lab
@@ -18,32 +18,6 @@ ANSWER_LINE = re.compile(r"^(?P<path>.+): (?P<digit>\d) \((?P<probability>[\d.]+
 @pytest.fixture(scope="module")
 def mnist_test():
     return data.load_mnist()[1]
-
-
-CNN = "labs/mnist/_02_cnn.py"
-# A whole training run: the tests that need a network trained to about 99% are marked, and run
-# with `pytest -m training_run` (which .ci/run does); one test process trains it for all of them.
-def needs_the_trained_model(test):
-    return pytest.mark.training_run(same_worker("recognizer-model")(test))
-# The window and the file handling need only a network that reads clear digits: the CNN lab's smoke
-# run (one epoch on 2,000 images), which the smoke test makes anyway.
-uses_the_smoke_model = same_worker(CNN)
-
-
-@pytest.fixture(scope="session")  # Session-wide: other tests may run between its users.
-def trained_model(tmp_path_factory):
-    """The MNIST CNN as its own lab trains it, for 3 of its 20 epochs (99.0-99.3% test accuracy)."""
-    run = run_in_process(CNN, tmp_path_factory.mktemp("cnn"), "--epochs", "3")
-    assert run.returncode == 0, run.stderr
-    return run.out / paths.MNIST_CNN_FILE
-
-
-@pytest.fixture
-def smoke_model(lab_run):
-    """The MNIST CNN saved by its lab's smoke run (about 73% test accuracy)."""
-    run = lab_run(CNN, "--smoke")
-    assert run.returncode == 0, run.stderr
-    return run.result["model_path"]
 
 
 def answers_of(stdout: str) -> dict:

@@ -148,6 +148,9 @@ def test_every_figure_shown_exists_and_is_made_by_a_lab():
         assert (REPO_ROOT / "labs" / f"{lab}.py").is_file(), lab
         assert figure in load_lab(f"labs/{lab}.py").FIGURES, f"labs/{lab}.py does not draw {figure}"
         made[f"resources/{name}"] = lab
+    for tool, name in load_lab("tools/make_figures.py").SCREENSHOTS:
+        assert (REPO_ROOT / tool).is_file(), tool
+        made[f"resources/{name}"] = tool
     on_disk = {f"resources/{path.name}" for path in (REPO_ROOT / "resources").glob("*.png")}
     assert on_disk == set(made), "resources/ and tools/make_figures.py disagree"
     for readme, text in READMES.items():

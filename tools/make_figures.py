@@ -2,7 +2,10 @@
 
 Each figure in resources/ is a lab's own output, renamed: the table FIGURES
 below says which lab, with which flags, draws it under which name. Labs run
-as a user runs them, with the default seed, each into a scratch folder.
+as a user runs them, with the default seed, each into a scratch folder. The
+one picture that is not a figure, the recognizer's web page, is a screenshot
+that tools/web_page_screenshot.py takes in headless Chromium with the same
+trained network (SCREENSHOTS).
 
 Run:      python tools/make_figures.py            (about 15 minutes on 2 CPU cores)
           python tools/make_figures.py --quick    (about 2 minutes: skips the three labs that train
@@ -54,6 +57,9 @@ FIGURES = [
     ("mnist/_04_draw_a_digit", ["--smoke", "--model", CNN_MODEL], "recognized.png",
      "draw_a_digit_recognized.png", True),
 ]
+# (the tool, the name in resources/): pictures of a page rather than a lab's figure; they need the
+# CNN trained above and Chromium with its driver.
+SCREENSHOTS = [("tools/web_page_screenshot.py", "draw_a_digit_web_page.png")]
 
 
 def main():
@@ -82,6 +88,17 @@ def main():
                     return 1
                 done[(lab, tuple(flags))] = out
             shutil.copyfile(done[(lab, tuple(flags))] / figure, RESOURCES / name)
+            print(f"wrote     resources/{name}")
+        if args.quick:
+            return 0
+        model = CNN_MODEL.format(scratch=scratch)
+        for tool, name in SCREENSHOTS:
+            print(f"running   {tool}", flush=True)
+            result = subprocess.run([sys.executable, str(REPO_ROOT / tool), "--model", model,
+                                     "--out", str(RESOURCES / name)], capture_output=True, text=True)
+            if result.returncode != 0:
+                print(f"{tool} failed (exit {result.returncode}):\n{result.stderr}", file=sys.stderr)
+                return 1
             print(f"wrote     resources/{name}")
     return 0
 

@@ -11,24 +11,32 @@ You will learn:
   against the short recipe of many tutorials (grey, resize, invert)
 - how to load a saved Keras model and predict with it
 - softmax probabilities: how sure the network is, and what its next guesses are
+- with --web, how a model is served: a local web page to draw on, and a small
+  JSON API that answers with the digit, the probabilities and the 28x28 image
 
 The network is the one labs/mnist/_02_cnn.py trains and saves; with none
 there, this lab says so and can train it for you (--train-if-missing). The
-drawing window is in draw_a_digit/pad.py.
+drawing window is in draw_a_digit/pad.py, the web page and its server in
+draw_a_digit/page/ and draw_a_digit/web.py.
 
 Run:      python labs/mnist/_04_draw_a_digit.py
           (a window: drag to draw, Enter recognizes, Backspace clears, Escape quits)
           python labs/mnist/_04_draw_a_digit.py --image my_digit.png other.jpg some_folder
+          python labs/mnist/_04_draw_a_digit.py --web
+          (a page at http://127.0.0.1:8000/ to draw on with a mouse, a finger or
+          a pen; works over SSH and without a desktop too)
 Expected: the window shows the 28x28 image the network saw and its three best
           guesses with their probabilities. With --image: one line per file
           (file: digit (probability)) and recognized.png; a file that cannot
           be read gets one line on stderr, the others go on, and the exit
-          status is 2.
+          status is 2. With --web: "Serving on http://..." and a browser tab,
+          where there is a display; Ctrl-C stops the server.
 Try:      --examples my_digits --image my_digits writes ten digits drawn the
           way people draw them and reads them; then --image my_digits --naive
           reads them with the short recipe of many tutorials (grey, resize,
           invert): compare (README, exercise 5.7).
 """
+import argparse
 import shutil
 import subprocess
 import sys
@@ -41,12 +49,14 @@ import keras
 import numpy as np
 
 from common.errors import LabError
-from draw_a_digit import pad as drawing, recipe  # This lab's own parts, in labs/mnist/draw_a_digit/
+from draw_a_digit import pad as drawing, recipe, web  # This lab's own parts, in labs/mnist/draw_a_digit/
 
 CNN_LAB = paths.LABS_DIR / "mnist" / "_02_cnn.py"
 MODEL_FILE = paths.MNIST_CNN_FILE        # What the CNN lab saves.
 DEFAULT_MODEL = paths.OUTPUTS_DIR / "mnist" / "_02_cnn" / MODEL_FILE
 MAX_SHOWN = 30                          # Files drawn in recognized.png.
+WEB_HOST = "127.0.0.1"                  # --web listens here: this computer only.
+WEB_PORT = 8000
 FIGURES = ("recognized.png", "drawing_window.png")
 
 
@@ -62,6 +72,25 @@ def add_arguments(parser):
                         help="use the short recipe (grey, resize, invert, stretch) instead of MNIST's")
     parser.add_argument("--examples", type=Path, metavar="DIR",
                         help="write ten MNIST test digits, drawn the way people draw, into DIR as PNG files")
+    parser.add_argument("--web", action="store_true",
+                        help="serve a page to draw on in a web browser, instead of the window")
+    parser.add_argument("--port", type=port_number, default=WEB_PORT,
+                        help=f"with --web: the port to serve on; 0 picks a free one (default: {WEB_PORT})")
+    parser.add_argument("--host", default=WEB_HOST,
+                        help=f"with --web: the address to listen on; only this computer can reach the default, "
+                             f"0.0.0.0 opens it to the network (default: {WEB_HOST})")
+    parser.add_argument("--no-browser", action="store_true", help="with --web: do not open a browser")
+
+
+def port_number(text: str) -> int:
+    """A TCP port for argparse: 0 (a free one) to 65535."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number; give 0 to 65535") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a port number; give 0 to 65535")
+    return value
 
 
 # --- The model ---------------------------------------------------------------
@@ -178,8 +207,10 @@ def main(args) -> dict:
         written = write_examples(args.examples, args.seed)
         if args.image is None:
             return {"examples": written}
-    windows = args.image is None and not args.smoke and plotting.use_windows()
-    if args.image is None and not args.smoke and not windows:
+    if args.web and args.image is not None:
+        raise LabError("--web serves a page to draw on and --image reads files; use one of them")
+    windows = args.image is None and not args.web and not args.smoke and plotting.use_windows()
+    if args.image is None and not args.web and not args.smoke and not windows:
         raise LabError("no display to draw on; recognize image files instead with --image PATH "
                        "(files or a folder; --examples DIR writes some to try)")
 
@@ -196,6 +227,11 @@ def main(args) -> dict:
             seen = prepare(image)
             return seen, evaluation.probabilities(model, seen[np.newaxis])[0]
 
+        if args.web:
+            open_browser = not args.no_browser and not args.smoke and plotting.display_available()
+            if args.smoke:   # Serve, answer one drawing of its own, stop: seconds, like every smoke run.
+                return {"web": web.check(recognize, args.host, args.port)}
+            return {"web": web.serve(recognize, args.host, args.port, open_browser)}
         if windows:
             pad = drawing.DrawingPad(recognize)
             print("Draw a digit in the window: Enter reads it, Backspace clears, Escape or closing quits.")

@@ -17,6 +17,7 @@ through the same recipe, which ``to_mnist`` applies:
 ``naive_to_mnist`` is the short recipe many tutorials use (grey, resize to
 28x28, invert, stretch to [0, 1]); it is here so the two can be compared.
 """
+import io
 from pathlib import Path
 
 import numpy as np
@@ -77,23 +78,37 @@ def read_grey(path) -> np.ndarray:
         raise ImageError(f"{path}: is a folder, not an image file")
     if path.stat().st_size == 0:
         raise ImageError(f"{path}: the file is empty (0 bytes); save the image again")
+    try:
+        return _decoded(path, f"{path}: ")
+    except PermissionError:
+        raise ImageError(f"{path}: permission denied; check the file's permissions") from None
+
+
+def decode_grey(data: bytes) -> np.ndarray:
+    """``read_grey`` for an image's bytes (a PNG or JPEG sent to the web page's server, say)."""
+    if not data:
+        raise ImageError("the image is empty (0 bytes)")
+    return _decoded(io.BytesIO(data), "")
+
+
+def _decoded(source, prefix: str) -> np.ndarray:
+    """Decode a file or a file-like object; problems become one-line ``ImageError``s starting ``prefix``."""
     limit = f"the limit is {MAX_PIXELS // 1_000_000} megapixels; scale it down, for example to 1000x1000"
     try:
-        with Image.open(path) as image:
+        with Image.open(source) as image:
             width, height = image.size
             if width * height > MAX_PIXELS:
-                raise ImageError(f"{path}: {width}x{height} pixels is too large ({limit})")
+                raise ImageError(f"{prefix}{width}x{height} pixels is too large ({limit})")
             image.load()
             return _grey_levels(image)
     except Image.DecompressionBombError:
-        raise ImageError(f"{path}: the image is too large ({limit})") from None
+        raise ImageError(f"{prefix}the image is too large ({limit})") from None
     except UnidentifiedImageError:
-        raise ImageError(f"{path}: not an image file that Pillow can read "
-                         f"(use PNG, JPEG or BMP)") from None
+        raise ImageError(f"{prefix}not an image that Pillow can read (use PNG, JPEG or BMP)") from None
     except PermissionError:
-        raise ImageError(f"{path}: permission denied; check the file's permissions") from None
+        raise
     except (OSError, SyntaxError, ValueError) as error:
-        raise ImageError(f"{path}: the image data is damaged or cut short ({error}); "
+        raise ImageError(f"{prefix}the image data is damaged or cut short ({error}); "
                          f"save or download it again") from None
 
 
