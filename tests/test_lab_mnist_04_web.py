@@ -162,6 +162,27 @@ def test_a_bad_request_gets_its_status_and_one_sentence(smoke_server, what, meth
     assert post(address, drawn(*ONE))[1]["digit"] == 1
 
 
+def test_a_fault_in_the_server_is_a_500_with_one_sentence_and_serving_goes_on(capsys):
+    calls = []
+
+    def recognize(image):
+        calls.append(image.shape)
+        if len(calls) == 1:
+            raise RuntimeError("out of memory")
+        return np.zeros((28, 28)), np.eye(10)[3]
+
+    server, address = started(recognize)
+    try:
+        status, answer = post(address, drawn(*ONE))
+        assert status == 500 and answer == {"error": "The server failed to recognize this drawing; "
+                                                     "its console says why."}
+        assert post(address, drawn(*ONE))[1]["digit"] == 3
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert "RuntimeError while recognizing: out of memory" in capsys.readouterr().err
+
+
 @uses_the_smoke_model
 def test_twenty_requests_at_once_are_each_answered_right(smoke_server):
     address, recognize = smoke_server

@@ -96,6 +96,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         except Rejected as rejected:
             self._error(rejected)
             return
+        except (ConnectionError, TimeoutError, socket.timeout):
+            raise                            # The client went away: nobody to answer.
+        except Exception as error:           # A fault here, not the client's: say so, and log it here.
+            print(f"draw-a-digit server: {type(error).__name__} while recognizing: {error}", file=sys.stderr)
+            self._error(Rejected(500, "The server failed to recognize this drawing; its console says why."))
+            return
         self._send(200, json.dumps(answer).encode("utf-8"), "application/json")
 
     def _other_method(self):
