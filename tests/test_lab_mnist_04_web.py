@@ -18,13 +18,15 @@ import pytest
 from PIL import Image, ImageDraw
 
 from common import data, evaluation
-from labtools import (REPO_ROOT, headless_env, load_lab, needs_the_trained_model, run_in_process,
-                      uses_the_smoke_model)
+from labtools import REPO_ROOT, headless_env, load_lab, needs_the_trained_model, run_in_process, same_worker
 
 LAB = "labs/mnist/_04_draw_a_digit.py"
 lab = load_lab(LAB)
 web, recipe = lab.web, lab.recipe
 page_tool = load_lab("tools/web_page_screenshot.py")
+# These tests share a server with the CNN lab's smoke model (fixture smoke_model), in one test process
+# of their own, so that the other recognizer tests can run beside them.
+uses_the_smoke_model = same_worker("recognizer web page")
 
 
 def png_of(picture) -> bytes:
@@ -241,11 +243,13 @@ def _free_port() -> int:
 
 
 @uses_the_smoke_model
-def test_the_lab_serves_until_ctrl_c_and_stops_cleanly(smoke_model, tmp_path):
+def test_the_lab_serves_until_ctrl_c_and_warns_when_open_to_the_network(smoke_model, tmp_path):
+    # A real process and a real signal. Listening on every address (--host 0.0.0.0) comes with a warning.
     if sys.platform.startswith("win"):
         pytest.skip("sends SIGINT, which Windows delivers differently")
-    process = subprocess.Popen([sys.executable, str(REPO_ROOT / LAB), "--web", "--port", "0", "--no-browser",
-                                "--model", str(smoke_model), "--out", str(tmp_path)],
+    port = _free_port()
+    process = subprocess.Popen([sys.executable, str(REPO_ROOT / LAB), "--web", "--host", "0.0.0.0", "--port", str(port),
+                                "--no-browser", "--model", str(smoke_model), "--out", str(tmp_path)],
                                cwd=tmp_path, env=headless_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True)
     try:
@@ -254,9 +258,8 @@ def test_the_lab_serves_until_ctrl_c_and_stops_cleanly(smoke_model, tmp_path):
             lines.append(line)
             if line.startswith("Serving on http://"):
                 break
-        serving = re.match(r"Serving on (http://127\.0\.0\.1:\d+/)", lines[-1])
-        assert serving, "".join(lines)
-        assert post(serving.group(1), drawn(*ONE))[1]["digit"] == 1
+        assert lines[-1].startswith(f"Serving on http://0.0.0.0:{port}/ (Ctrl-C stops it)"), "".join(lines)
+        assert post(f"http://127.0.0.1:{port}/", drawn(*ONE))[1]["digit"] == 1
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=60)
     finally:
@@ -264,6 +267,8 @@ def test_the_lab_serves_until_ctrl_c_and_stops_cleanly(smoke_model, tmp_path):
             process.kill()
     assert process.returncode == 0, err
     assert "Stopped." in out and "Traceback" not in err
+    assert re.search(r"^Warning: listening on 0\.0\.0\.0, so anyone who can reach this computer on port "
+                     rf"{port} can use the recognizer\.$", err, re.M), err
 
 
 @uses_the_smoke_model
@@ -281,25 +286,6 @@ def test_a_port_in_use_a_bad_port_and_web_with_image_get_one_line(smoke_model, t
         run = run_in_process(LAB, tmp_path, *argv, "--model", str(smoke_model))
         assert run.returncode == 2 and words in run.stderr, run.stderr
         assert "Traceback" not in run.stderr
-
-
-@uses_the_smoke_model
-def test_listening_beyond_this_computer_comes_with_a_warning(smoke_model, tmp_path):
-    port = _free_port()
-    process = subprocess.Popen([sys.executable, str(REPO_ROOT / LAB), "--web", "--host", "0.0.0.0", "--port", str(port),
-                                "--no-browser", "--model", str(smoke_model), "--out", str(tmp_path)],
-                               cwd=tmp_path, env=headless_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
-    try:
-        first = process.stdout.readline()
-        assert first.startswith("Device:"), first
-        while not first.startswith("Serving on"):
-            first = process.stdout.readline()
-        assert post(f"http://127.0.0.1:{port}/", drawn(*SEVEN))[1]["digit"] == 7
-    finally:
-        process.terminate()
-        _, err = process.communicate(timeout=60)
-    assert re.search(r"^Warning: listening on 0\.0\.0\.0, so anyone who can reach this computer", err, re.M), err
 
 
 @uses_the_smoke_model
