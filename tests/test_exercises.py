@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from exercises import (EXERCISES_HEADING, ANSWER_LABEL, READMES, Run, chapters, exercises_of, is_printed,
+from exercises import (EXERCISES_HEADING, ANSWER_LABEL, READMES, chapters, exercises_of, is_printed,
                        labs_named, module_constants, printed_numbers, prose_numbers, quoted_lines, suggestion_prose,
                        try_suggestions, unprinted_numbers)
 from labtools import REPO_ROOT, headless_env, same_worker

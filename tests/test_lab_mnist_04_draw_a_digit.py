@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from common import data, evaluation, paths
-from labtools import CNN, load_lab, needs_the_trained_model, run_in_process, run_script, uses_the_smoke_model
+from labtools import load_lab, needs_the_trained_model, run_in_process, run_script, uses_the_smoke_model
 
 LAB = "labs/mnist/_04_draw_a_digit.py"
 recipe = load_lab(LAB).recipe  # labs/mnist/draw_a_digit/recipe.py, the lesson beside the lab
