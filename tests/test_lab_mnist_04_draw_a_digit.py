@@ -303,12 +303,7 @@ def drawing_pad(smoke_model):
 
     lab = load_lab(LAB)
     model = keras.models.load_model(smoke_model)
-
-    def recognize_image(image):
-        seen = recipe.to_mnist(image)
-        return seen, evaluation.probabilities(model, seen[np.newaxis])[0]
-
-    return lab.drawing.DrawingPad(recognize_image, figure=Figure(figsize=(9, 5)))
+    return lab.drawing.DrawingPad(lab.recognizer(model), figure=Figure(figsize=(9, 5)))
 
 
 def send(pad, name, *, point=None, key=None):

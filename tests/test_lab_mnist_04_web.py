@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from common import data, evaluation
+from common import data
 from labtools import REPO_ROOT, headless_env, load_lab, needs_the_trained_model, run_in_process, same_worker
 
 LAB = "labs/mnist/_04_draw_a_digit.py"
@@ -61,13 +61,7 @@ def post(address, body: bytes, path="api/recognize", method="POST", headers=None
 def recognizer_for(model_path):
     import keras
 
-    model = keras.models.load_model(model_path)
-
-    def recognize(image):
-        seen = recipe.to_mnist(image)
-        return seen, evaluation.probabilities(model, seen[np.newaxis])[0]
-
-    return recognize
+    return lab.recognizer(keras.models.load_model(model_path))
 
 
 def started(recognize):

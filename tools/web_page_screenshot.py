@@ -99,15 +99,8 @@ def serving(model_path):
 
     lab = paths.load_lab("labs/mnist/_04_draw_a_digit.py")
     import keras
-    from common import evaluation
 
-    model = keras.models.load_model(model_path)
-
-    def recognize(image):
-        seen = lab.recipe.to_mnist(image)
-        return seen, evaluation.probabilities(model, seen[None])[0]
-
-    server = lab.web.start(recognize, "127.0.0.1", 0)
+    server = lab.web.start(lab.recognizer(keras.models.load_model(model_path)), "127.0.0.1", 0)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
     thread.start()
     try:

@@ -141,6 +141,16 @@ def load_model(args):
     return model
 
 
+def recognizer(model, prepare=recipe.to_mnist):
+    """What the window, --image and the web page all call: a picture in, (the 28x28 image, 10 probabilities) out."""
+
+    def recognize(image):
+        seen = prepare(image)
+        return seen, evaluation.probabilities(model, seen[np.newaxis])[0]
+
+    return recognize
+
+
 # --- Image files ---------------------------------------------------------------
 
 def recognize_files(model, paths_given, prepare, out: Path) -> dict:
@@ -222,10 +232,7 @@ def main(args) -> dict:
         model = load_model(args)
         prepare = recipe.naive_to_mnist if args.naive else recipe.to_mnist
         print(f"Preparing images with {'the short recipe' if args.naive else 'the MNIST recipe'}.")
-
-        def recognize(image):
-            seen = prepare(image)
-            return seen, evaluation.probabilities(model, seen[np.newaxis])[0]
+        recognize = recognizer(model, prepare)
 
         if args.web:
             open_browser = not args.no_browser and not args.smoke and plotting.display_available()
