@@ -63,8 +63,10 @@ def run_cell(examples: int, batch_size: int, mixed_precision: bool) -> dict:
     lab = paths.load_lab("labs/mnist/_02_cnn.py")
     (x_train, y_train), _ = data.load_mnist()
     images = data.scaled(x_train[:examples])[..., np.newaxis]
-    batches = data.pipeline(images, y_train[:examples], batch_size, shuffle_seed=1)
-    model = lab.compile_model(lab.build_model(lab.AUGMENT_SHIFT), int(np.ceil(examples / batch_size)),
+    one_hot = keras.utils.to_categorical(y_train[:examples], 10)     # The lab's loss takes rows of ten.
+    batches = data.pipeline(images, one_hot, batch_size, shuffle_seed=1)
+    # The lab's one-cycle schedule, spread over these epochs.
+    model = lab.compile_model(lab.build_model(lab.AUGMENT_SHIFT), int(np.ceil(examples / batch_size)) * EPOCHS,
                               jit_compile="auto" if gpus else False)  # What training.Run chooses.
     before = _peak_memory_mb()
     clock = _EpochClock()

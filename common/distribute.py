@@ -70,8 +70,11 @@ def add_arguments(parser) -> None:
                        help="with --strategy multi-worker: how long to wait for every worker of TF_CONFIG to "
                             f"start before giving up (default: {WORKER_TIMEOUT:g})")
     group.add_argument("--mixed-precision", action="store_true",
-                       help="compute in float16 with float32 weights and output layer, on a GPU that supports "
-                            "it (compute capability 7.0 or higher); elsewhere a note, and float32 as usual")
+                       help="compute in 16-bit floats with float32 weights and output layer: float16 on a GPU "
+                            "with compute capability 7.0 or higher, bfloat16 on a CPU with bfloat16 "
+                            "instructions (AVX512_BF16 or AMX); elsewhere a note, and float32 as usual")
+    group.add_argument("--no-mixed-precision", dest="mixed_precision", action="store_false",
+                       help="compute in float32 throughout (the default, unless the lab says otherwise)")
     group.add_argument("--log-device-placement", action="store_true",
                        help="print the device every TensorFlow operation runs on")
 
@@ -306,18 +309,39 @@ def _patch_keras_for_multi_worker() -> None:
     trainer._lab_multi_worker_repair = True
 
 
+def cpu_has_bfloat16(cpuinfo: str = None) -> bool:
+    """Whether the CPU computes in bfloat16 natively (x86's AVX512_BF16 or AMX), as Linux's /proc/cpuinfo says.
+
+    Elsewhere (Windows, macOS, no /proc) the answer is no, and a run stays in float32.
+    """
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text(encoding="ascii", errors="replace")
+        except OSError:
+            return False
+    flags = re.search(r"^flags\s*:(.*)$", cpuinfo, re.MULTILINE)
+    return bool(flags) and bool({"avx512_bf16", "amx_bf16"} & set(flags.group(1).split()))
+
+
 def _mixed_precision(device_name: str) -> str:
-    """Turn on float16 compute where a GPU supports it; return the line to print."""
+    """Turn on 16-bit compute where the device is faster with it; return the line to print."""
+    if device_name.upper().startswith("/CPU"):
+        if cpu_has_bfloat16():
+            # bfloat16 keeps float32's range (8 exponent bits) with fewer digits, so no loss scaling is needed.
+            keras.mixed_precision.set_global_policy("mixed_bfloat16")
+            return ("Mixed precision: bfloat16 computation with float32 weights and a float32 output layer "
+                    "(this CPU has bfloat16 instructions).")
+        return ("Note: mixed precision needs a GPU with compute capability 7.0 or higher, or a CPU with "
+                "bfloat16 instructions (AVX512_BF16 or AMX); this CPU has none, so the run computes in "
+                "float32 as usual.")
     capable = []
-    if device_name.upper().startswith("/GPU"):
-        for gpu in tf.config.list_physical_devices("GPU"):
-            capability = tf.config.experimental.get_device_details(gpu).get("compute_capability") or (0, 0)
-            if tuple(capability) >= (7, 0):
-                capable.append(gpu.name)
+    for gpu in tf.config.list_physical_devices("GPU"):
+        capability = tf.config.experimental.get_device_details(gpu).get("compute_capability") or (0, 0)
+        if tuple(capability) >= (7, 0):
+            capable.append(gpu.name)
     if not capable:
-        where = "the CPU" if device_name.upper().startswith("/CPU") else "this GPU (compute capability below 7.0)"
-        return (f"Note: --mixed-precision needs a GPU with compute capability 7.0 or higher (Volta or newer); "
-                f"on {where} float16 is not faster, so this run computes in float32 as usual.")
+        return ("Note: mixed precision needs a GPU with compute capability 7.0 or higher (Volta or newer); "
+                "on this GPU float16 is not faster, so the run computes in float32 as usual.")
     keras.mixed_precision.set_global_policy("mixed_float16")
     return ("Mixed precision: float16 computation with float32 weights and a float32 output layer "
             "(Keras scales the loss so small float16 gradients do not vanish).")

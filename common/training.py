@@ -77,6 +77,7 @@ class Run:
         device_name: the TensorFlow device ``--device`` chose, such as ``/CPU:0``.
         replicas: how many copies of the model train together (1 without a strategy).
         chief: whether this process writes the lab's results.
+        distributed: whether a ``--strategy`` spreads the training.
         jit_compile: what to pass to ``model.compile``: XLA is left to Keras
             ("auto") on GPUs; on CPUs TensorFlow's own (oneDNN) kernels run
             convolutions several times faster than XLA's, so it is off.
@@ -99,6 +100,7 @@ class Run:
         self.fresh, self.tensorboard = args.fresh, args.tensorboard
         self.device_name, self.scope, self.notes = device_name, setup.scope, setup.lines
         self.replicas, self.chief, self.out = setup.replicas, setup.chief, setup.out
+        self.distributed = args.strategy != "none"
         self.jit_compile = "auto" if "GPU" in device_name.upper() else False
         self.completed, self.history = 0, {}
         self._state = None
@@ -106,6 +108,16 @@ class Run:
     def global_batch_size(self, per_replica: int) -> int:
         """The examples of one training step across all replicas: ``per_replica`` times their number."""
         return per_replica * self.replicas
+
+    def steps_per_execution(self, steps: int) -> int:
+        """What to pass to ``model.compile``: ``steps`` training steps per call into TensorFlow, or 1.
+
+        Several steps in one compiled call save Python's overhead between
+        them. Under ``--strategy`` Keras's multi-step loop fails when an epoch
+        ends in the middle of a call (seen with Keras 3.15 on a split CPU), so
+        a distributed run takes one step per call.
+        """
+        return 1 if self.distributed else steps
 
     def resume(self, model, settings: dict):
         """The model to train: saved state's where ``model`` with these ``settings`` has any, else ``model``.

@@ -184,15 +184,46 @@ def test_when_a_worker_dies_the_others_stop_with_one_line(tmp_path):
 
 
 @cluster
-def test_mixed_precision_without_a_capable_gpu_is_a_note_and_device_placement_is_logged(tmp_path, one_device):
+def test_mixed_precision_on_the_cpu_is_bfloat16_where_it_has_the_instructions(tmp_path, one_device):
+    # On a CPU with bfloat16 instructions the probe computes in bfloat16 (close to float32, not equal);
+    # on one without, a note, and exactly the float32 numbers. CI's machines have them (LAB_EXPECT_BFLOAT16).
     result = _run(PROBE, "--out", str(tmp_path), "--mixed-precision", "--log-device-placement", "--device", "cpu",
                   cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "--mixed-precision needs a GPU with compute capability 7.0" in result.stdout
-    np.testing.assert_array_equal(np.load(tmp_path / "weights.npy"), one_device[0])  # float32, as without the flag
+    weights = np.load(tmp_path / "weights.npy")
+    if distribute.cpu_has_bfloat16():
+        assert "Mixed precision: bfloat16 computation with float32 weights" in result.stdout
+        assert not np.array_equal(weights, one_device[0])
+        np.testing.assert_allclose(weights, one_device[0], atol=0.05)
+    else:
+        assert os.environ.get("LAB_EXPECT_BFLOAT16") != "1", "this CPU was expected to have bfloat16 instructions"
+        assert "this CPU has none, so the run computes in float32 as usual" in result.stdout
+        np.testing.assert_array_equal(weights, one_device[0])
     placements = [line for line in (result.stdout + result.stderr).splitlines()
                   if "MatMul" in line and "device:CPU:0" in line]
     assert placements
+
+
+@cluster
+def test_no_mixed_precision_computes_in_float32(tmp_path, one_device):
+    result = _run(PROBE, "--out", str(tmp_path), "--mixed-precision", "--no-mixed-precision", "--device", "cpu",
+                  cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "precision" not in result.stdout
+    np.testing.assert_array_equal(np.load(tmp_path / "weights.npy"), one_device[0])
+
+
+@pytest.mark.parametrize("flags, expected", [
+    ("fpu vme avx2 avx512f avx512_bf16 avx512_vnni", True),
+    ("fpu avx2 amx_bf16 amx_tile amx_int8", True),
+    ("fpu vme avx2 avx512f avx512_vnni", False),
+    ("fp asimd evtstrm aes pmull sha1 sha2 crc32 bf16", False),   # An Arm "Features" line is not x86's flags.
+])
+def test_bfloat16_instructions_are_read_from_the_cpu_flags(flags, expected):
+    key = "Features" if "asimd" in flags else "flags"
+    cpuinfo = f"processor\t: 0\nmodel name\t: Some CPU\n{key}\t\t: {flags}\n\nprocessor\t: 1\n"
+    assert distribute.cpu_has_bfloat16(cpuinfo) is expected
+    assert distribute.cpu_has_bfloat16("") is False
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -67,7 +67,7 @@ def add_arguments(parser):
                         help=f"the saved Keras model to use (default: the MNIST CNN lab's, "
                              f"{DEFAULT_MODEL.relative_to(paths.REPO_ROOT).as_posix()})")
     parser.add_argument("--train-if-missing", action="store_true",
-                        help="train the MNIST CNN first if there is no saved model (about 3 minutes on a CPU)")
+                        help="train the MNIST CNN first if there is no saved model (about a minute on a CPU)")
     parser.add_argument("--naive", action="store_true",
                         help="use the short recipe (grey, resize, invert, stretch) instead of MNIST's")
     parser.add_argument("--examples", type=Path, metavar="DIR",
@@ -115,7 +115,7 @@ def ask_to_train(model_path: Path) -> bool:
     """On a terminal, offer to train the missing model; elsewhere never wait for an answer."""
     if not sys.stdin.isatty():
         return False
-    answer = input(f"No trained model at {model_path}. Train the MNIST CNN now (about 3 minutes)? [y/N] ")
+    answer = input(f"No trained model at {model_path}. Train the MNIST CNN now (about a minute)? [y/N] ")
     return answer.strip().lower() in {"y", "yes"}
 
 
@@ -126,7 +126,7 @@ def load_model(args):
             train_cnn(model_path, args)
         else:
             raise LabError(f"no trained model at {model_path}; train it with python "
-                           f"{CNN_LAB.relative_to(paths.REPO_ROOT).as_posix()} (about 3 minutes), "
+                           f"{CNN_LAB.relative_to(paths.REPO_ROOT).as_posix()} (about a minute), "
                            f"or add --train-if-missing, or give --model PATH")
     try:
         model = keras.models.load_model(model_path)
