@@ -72,9 +72,10 @@ def add_arguments(parser) -> None:
     group.add_argument("--mixed-precision", action="store_true",
                        help="compute in 16-bit floats with float32 weights and output layer: float16 on a GPU "
                             "with compute capability 7.0 or higher, bfloat16 on a CPU with bfloat16 "
-                            "instructions (AVX512_BF16 or AMX); elsewhere a note, and float32 as usual")
+                            "instructions (AVX512_BF16 or AMX); elsewhere a note, and float32 as usual "
+                            "(on for this lab: %(default)s)")
     group.add_argument("--no-mixed-precision", dest="mixed_precision", action="store_false",
-                       help="compute in float32 throughout (the default, unless the lab says otherwise)")
+                       help="compute in float32 throughout")
     group.add_argument("--log-device-placement", action="store_true",
                        help="print the device every TensorFlow operation runs on")
 
