@@ -21,10 +21,11 @@ machine:
 The baseline is the labs as they were at a commit (default be762be), checked
 out with `git worktree` into a scratch folder and run from there.
 
-Run:      python benchmarks/cnn_goals.py                      (all three, seeds 1-3: about an hour on 2 cores)
+Run:      python benchmarks/cnn_goals.py                      (all three, seeds 1-3: about 70 minutes on 2 cores)
           python benchmarks/cnn_goals.py --part mnist --seeds 1 2 3
           python benchmarks/cnn_goals.py --part speed --seeds 1
-          python benchmarks/cnn_goals.py --baseline-seeds 1   (the baseline lab with one seed only)
+          python benchmarks/cnn_goals.py --baseline-seeds 1   (the baseline lab with one seed only: about 50 minutes)
+          python benchmarks/cnn_goals.py --keep DIR           (keeps each default run's output folder and what it printed)
 """
 import argparse
 import math

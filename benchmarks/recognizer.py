@@ -12,7 +12,7 @@ Targets: at least 97% of the drawn digits and 99% of the plain ones.
 Run:      python benchmarks/recognizer.py            (about 2 minutes with a trained model)
           python benchmarks/recognizer.py --model PATH --drawings 1000
 The model is the MNIST CNN lab's; if it has not been trained yet, the lab
-trains it first (about a minute and a half).
+trains it first (about a minute).
 """
 import argparse
 import re

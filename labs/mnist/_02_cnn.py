@@ -1,4 +1,4 @@
-"""A convolutional network for MNIST: 99% in seconds and 99.5% in about a minute and a half on a CPU.
+"""A convolutional network for MNIST: 99% in seconds and 99.5% in about a minute on a CPU.
 
 You will learn:
 - convolution and pooling layers: small filters slid over the image find
@@ -20,7 +20,7 @@ starts over).
 
 Run:      python labs/mnist/_02_cnn.py
 Expected: one line per epoch and a test accuracy of about 99.5-99.6% after 12
-          epochs, in about a minute and a half on 2 CPU cores; mnist_cnn.keras,
+          epochs, in about a minute on 2 CPU cores; mnist_cnn.keras,
           training_curves.png, test_predictions.png (mistakes in red) and
           confusion_matrix.png.
 Try:      --epochs 3 --augment-shift 0 against --epochs 3, each with an --out
