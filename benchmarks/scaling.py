@@ -89,6 +89,12 @@ def _measure(examples: int, batch_size: int, mixed_precision: bool) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+def _seconds(value: float) -> str:
+    """Seconds to three significant digits, so that a short epoch is not printed as 0.0s."""
+    decimals = 0 if value >= 100 else 1 if value >= 10 else 2 if value >= 1 else 3
+    return f"{value:.{decimals}f}s" if value >= 0.001 else f"{value:.1e}s"
+
+
 def _number(value, form: str) -> str:
     return "n/a" if value is None else format(value, form)
 
@@ -119,7 +125,7 @@ def main() -> None:
                 row = _measure(count, batch_size, mixed)
                 rows.append(row)
                 line = (f"{'mixed16' if mixed else 'float32':>9s} {count:8,d} {batch_size:5d} "
-                        f"{row['first_epoch_s']:8.1f}s {row['epoch_s']:6.1f}s "
+                        f"{_seconds(row['first_epoch_s']):>9s} {_seconds(row['epoch_s']):>7s} "
                         f"{row['epoch_s'] / count * 1e6:9.0f}µs "
                         f"{_number(row['memory_before_mb'], '10.0f')} MB {_number(row['peak_memory_mb'], '8.0f')} MB")
                 print(line + (f" {_number(row['gpu_peak_mb'], '5.0f')} MB" if gpu else ""), flush=True)
