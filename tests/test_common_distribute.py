@@ -186,12 +186,14 @@ def test_when_a_worker_dies_the_others_stop_with_one_line(tmp_path):
 @cluster
 def test_mixed_precision_on_the_cpu_is_bfloat16_where_it_has_the_instructions(tmp_path, one_device):
     # On a CPU with bfloat16 instructions the probe computes in bfloat16 (close to float32, not equal);
-    # on one without, a note, and exactly the float32 numbers. CI's machines have them (LAB_EXPECT_BFLOAT16).
+    # on one without, a note, and exactly the float32 numbers. CI reads the CPU's flags itself and says which
+    # to expect (LAB_EXPECT_BFLOAT16=1 or 0).
     result = _run(PROBE, "--out", str(tmp_path), "--mixed-precision", "--log-device-placement", "--device", "cpu",
                   cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     weights = np.load(tmp_path / "weights.npy")
     if distribute.cpu_has_bfloat16():
+        assert os.environ.get("LAB_EXPECT_BFLOAT16") != "0", "this CPU was expected to have no bfloat16 instructions"
         assert "Mixed precision: bfloat16 computation with float32 weights" in result.stdout
         assert not np.array_equal(weights, one_device[0])
         np.testing.assert_allclose(weights, one_device[0], atol=0.05)
