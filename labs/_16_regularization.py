@@ -13,7 +13,9 @@ You will learn:
 Part 1 is the companion notes' dropout example: three samples of four
 features, hidden weights 4x3 and output weights 3x2, ReLU hidden layer, zero
 biases. Part 2 trains a 784-256-256-10 network on 1,000 MNIST training
-images, with 2,000 others held out for validation.
+images, with 2,000 others held out for validation, in float64 so that the
+table is the same on any processor (in float32 its last digits depend on
+the processor's instructions, as in lab _14).
 
 Run:      python labs/_16_regularization.py
 Expected: the notes' logits with every unit kept and with a fixed dropout
@@ -42,6 +44,7 @@ NUM_STEPS = 400              # Full-batch Adam steps.
 EVALUATE_EVERY = 10
 L2_FACTOR = 1e-3
 DROPOUT_RATE = 0.5
+DTYPE = "float64"
 PATIENCE = 5                 # Evaluations without a better validation loss before early stopping.
 FIGURES = ("regularization.png",)
 
@@ -67,15 +70,20 @@ def logits_with_dropout(mask=None, keep_probability: float = 1.0):
 # --- Part 2: overfitting and its cures ------------------------------------------------------
 
 def build(seed: int, l2: float = 0.0, dropout: float = 0.0):
-    initializer = keras.initializers.GlorotUniform(seed=seed)
+    glorot = keras.initializers.GlorotUniform(seed=seed)
+
+    def initializer(shape, dtype=None):  # Glorot's float32 draws, so the start does not depend on DTYPE
+        return tf.cast(glorot(shape, "float32"), DTYPE)
+
     regularizer = keras.regularizers.L2(l2) if l2 else None
-    layers = [keras.Input(shape=(784,))]
+    layers = [keras.Input(shape=(784,), dtype=DTYPE)]
     for index in range(2):
         layers.append(keras.layers.Dense(HIDDEN_UNITS, activation="relu", kernel_initializer=initializer,
-                                         kernel_regularizer=regularizer))
+                                         kernel_regularizer=regularizer, dtype=DTYPE))
         if dropout:
-            layers.append(keras.layers.Dropout(dropout, seed=seed + index))
-    layers.append(keras.layers.Dense(10, kernel_initializer=initializer, kernel_regularizer=regularizer))
+            layers.append(keras.layers.Dropout(dropout, seed=seed + index, dtype=DTYPE))
+    layers.append(keras.layers.Dense(10, kernel_initializer=initializer, kernel_regularizer=regularizer,
+                                     dtype=DTYPE))
     return keras.Sequential(layers)
 
 
@@ -88,7 +96,7 @@ def error_and_loss(model, x, y):
 
 def train_run(model, train, validation, steps: int, early_stopping: bool = False):
     """Full-batch Adam, evaluated every EVALUATE_EVERY steps; returns the history and the steps taken."""
-    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True, dtype=DTYPE)
     run = graph.step_runner(model, loss, keras.optimizers.Adam(LEARNING_RATE))
     history = {"step": [], "train_error": [], "validation_error": [], "validation_loss": []}
     best_loss, best_weights, waited = np.inf, None, 0
@@ -139,7 +147,7 @@ def main(args) -> dict:
           f"{float(np.mean(sample[kept] / hidden[kept])):g}")
 
     (x_all, y_all), _ = data.load_mnist()
-    images = data.scaled(x_all).reshape(-1, 784)
+    images = data.scaled(x_all).reshape(-1, 784).astype(DTYPE)
     train = (tf.constant(images[:TRAIN_SIZE]), tf.constant(y_all[:TRAIN_SIZE].astype(np.int64)))
     validation = (tf.constant(images[-VALIDATION_SIZE:]), tf.constant(y_all[-VALIDATION_SIZE:].astype(np.int64)))
     steps = min(args.steps, 40) if args.smoke else args.steps

@@ -28,6 +28,12 @@ TIME_LIMIT = 180  # seconds for any one run; a stuck worker is killed, never wai
 cluster = same_worker("cluster")
 
 
+def workers(test):
+    """A test that starts a cluster of worker processes: in the cluster group, and marked ``processes``
+    (tens of seconds each; ``pytest -m processes`` runs them, as CI does)."""
+    return pytest.mark.processes(cluster(test))
+
+
 def _free_ports(count: int) -> list:
     sockets = [socket.socket() for _ in range(count)]
     try:
@@ -82,7 +88,7 @@ def one_device(tmp_path_factory):
     return np.load(run.out / "weights.npy"), run.stdout
 
 
-@cluster
+@workers
 def test_mirrored_and_multi_worker_training_equal_one_device(tmp_path, one_device):
     """Two replicas add up their half-batch gradients: the same steps as one device taking the whole batch."""
     reference, stdout = one_device
@@ -116,7 +122,7 @@ def test_the_cnn_lab_trains_mirrored_over_two_cpu_devices(script_run):
     assert (result.out / paths.MNIST_CNN_FILE).exists()
 
 
-@cluster
+@workers
 def test_two_workers_train_resume_and_agree(tmp_path):
     out = tmp_path / "out"
     flags = ["--train-size", "600", "--out", str(out)]
@@ -151,7 +157,7 @@ def test_two_workers_train_resume_and_agree(tmp_path):
         assert "Traceback" not in stderr
 
 
-@cluster
+@workers
 def test_a_missing_worker_is_reported_not_waited_for(tmp_path):
     (code, stdout, stderr), = _run_workers(PROBE, "--out", str(tmp_path / "out"), "--worker-timeout", "2",
                                            cwd=tmp_path, start=[0])
@@ -159,7 +165,7 @@ def test_a_missing_worker_is_reported_not_waited_for(tmp_path):
     assert "did not start within 2 s" in stderr and "Traceback" not in stderr
 
 
-@cluster
+@workers
 def test_when_a_worker_dies_the_others_stop_with_one_line(tmp_path):
     out = tmp_path / "out"
     # Many short epochs: the kill comes after the first, with dozens still to go.

@@ -44,6 +44,7 @@ def uninterrupted(tmp_path_factory):
     return _test_accuracy(run.stdout)
 
 
+@pytest.mark.processes      # Real processes and signals, tens of seconds each: pytest -m processes.
 @same_worker("resume")      # Both share the uninterrupted run.
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "kill"])
 def test_interrupted_training_resumes_where_it_stopped(stop_signal, uninterrupted, tmp_path):
