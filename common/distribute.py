@@ -310,18 +310,26 @@ def _patch_keras_for_multi_worker() -> None:
     trainer._lab_multi_worker_repair = True
 
 
+BFLOAT16_FLAGS = {"avx512_bf16", "amx_bf16"}   # x86's instructions that compute in bfloat16
+
+
+def cpu_flags(cpuinfo: str = None) -> set:
+    """The CPU's instruction-set flags as Linux's /proc/cpuinfo lists them; none elsewhere (Windows, macOS)."""
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text(encoding="ascii", errors="replace")
+        except OSError:
+            return set()
+    flags = re.search(r"^flags\s*:(.*)$", cpuinfo, re.MULTILINE)
+    return set(flags.group(1).split()) if flags else set()
+
+
 def cpu_has_bfloat16(cpuinfo: str = None) -> bool:
     """Whether the CPU computes in bfloat16 natively (x86's AVX512_BF16 or AMX), as Linux's /proc/cpuinfo says.
 
     Elsewhere (Windows, macOS, no /proc) the answer is no, and a run stays in float32.
     """
-    if cpuinfo is None:
-        try:
-            cpuinfo = Path("/proc/cpuinfo").read_text(encoding="ascii", errors="replace")
-        except OSError:
-            return False
-    flags = re.search(r"^flags\s*:(.*)$", cpuinfo, re.MULTILINE)
-    return bool(flags) and bool({"avx512_bf16", "amx_bf16"} & set(flags.group(1).split()))
+    return bool(BFLOAT16_FLAGS & cpu_flags(cpuinfo))
 
 
 def _mixed_precision(device_name: str) -> str:

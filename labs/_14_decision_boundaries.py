@@ -48,15 +48,15 @@ def make_rings(seed: int):
     rng = np.random.default_rng(seed)
     radius = np.concatenate([rng.uniform(0.0, 1.0, POINTS_PER_CLASS), rng.uniform(1.6, 2.4, POINTS_PER_CLASS)])
     angle = rng.uniform(0, 2 * np.pi, 2 * POINTS_PER_CLASS)
-    points = np.stack([radius * np.cos(angle), radius * np.sin(angle)], axis=1).astype(np.float64)
-    labels = np.repeat([0.0, 1.0], POINTS_PER_CLASS).astype(np.float64).reshape(-1, 1)
+    points = np.stack([radius * np.cos(angle), radius * np.sin(angle)], axis=1).astype(DTYPE)
+    labels = np.repeat([0.0, 1.0], POINTS_PER_CLASS).astype(DTYPE).reshape(-1, 1)
     return points, labels
 
 
 def make_curve(seed: int):
     rng = np.random.default_rng(seed + 1)
-    x = np.sort(rng.uniform(-2, 2, REGRESSION_POINTS)).astype(np.float64).reshape(-1, 1)
-    y = (np.sin(2 * x) + rng.normal(0, REGRESSION_NOISE, x.shape)).astype(np.float64)
+    x = np.sort(rng.uniform(-2, 2, REGRESSION_POINTS)).astype(DTYPE).reshape(-1, 1)
+    y = (np.sin(2 * x) + rng.normal(0, REGRESSION_NOISE, x.shape)).astype(DTYPE)
     return x, y
 
 
@@ -90,7 +90,7 @@ def mean_squared_error(y, predicted):
 def draw_boundaries(out_dir, points, labels, models: dict):
     fig, axes = plt.subplots(len(DEPTHS), len(ACTIVATION_NAMES), figsize=(9, 8.5))
     grid_x, grid_y = np.meshgrid(np.linspace(-3, 3, 300), np.linspace(-3, 3, 300))
-    grid = np.stack([grid_x.ravel(), grid_y.ravel()], axis=1).astype(np.float64)
+    grid = np.stack([grid_x.ravel(), grid_y.ravel()], axis=1).astype(DTYPE)
     for (activation, depth), (model, accuracy) in models.items():
         ax = axes[DEPTHS.index(depth), ACTIVATION_NAMES.index(activation)]
         scores = model(grid).numpy().reshape(grid_x.shape)
@@ -107,7 +107,7 @@ def draw_boundaries(out_dir, points, labels, models: dict):
 def draw_curves(out_dir, x, y, curves: dict):
     fig, ax = plt.subplots(figsize=(7, 4.5))
     ax.scatter(x, y, s=10, color="0.6", label="data")
-    grid = np.linspace(-2.2, 2.2, 400, dtype=np.float64).reshape(-1, 1)
+    grid = np.linspace(-2.2, 2.2, 400, dtype=DTYPE).reshape(-1, 1)
     for name, (model, error) in curves.items():
         ax.plot(grid, model(grid).numpy(), linewidth=2, label=f"{name}: MSE {error:.4f}")
     ax.set(xlabel="x", ylabel="y", title="Regression: tanh bends, ReLU breaks into straight pieces")

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from common import distribute
 from exercises import (EXERCISES_HEADING, ANSWER_LABEL, READMES, chapters, exercises_of, is_printed,
                        labs_named, module_constants, printed_numbers, prose_numbers, quoted_lines, suggestion_prose,
                        try_suggestions, unprinted_numbers)
@@ -145,28 +146,17 @@ def test_the_number_check_catches_a_changed_number():
 PROCESSOR_DEPENDENT = {"5.2", "5.3", "5.4", "5.7"}
 
 
-def _cpu_flags(cpuinfo: str | None = None) -> set:
-    """The CPU's instruction-set flags as Linux's /proc/cpuinfo lists them (none elsewhere)."""
-    if cpuinfo is None:
-        try:
-            cpuinfo = Path("/proc/cpuinfo").read_text(encoding="ascii", errors="replace")
-        except OSError:
-            return set()
-    found = re.search(r"^flags\s*:(.*)$", cpuinfo, re.MULTILINE)
-    return set(found.group(1).split()) if found else set()
-
-
 def measured_on_this_kind_of_cpu(flags: set) -> bool:
     """Whether a CPU with these flags is the kind chapter 5's answers were measured on: AVX-512 and bfloat16."""
-    return "avx512f" in flags and bool({"avx512_bf16", "amx_bf16"} & flags)
+    return "avx512f" in flags and bool(distribute.BFLOAT16_FLAGS & flags)
 
 
 def test_the_kind_of_cpu_is_read_from_its_flags():
-    assert measured_on_this_kind_of_cpu(_cpu_flags("flags\t\t: fpu sse2 avx2 avx512f avx512_bf16 fma\n"))
+    assert measured_on_this_kind_of_cpu(distribute.cpu_flags("flags\t\t: fpu sse2 avx2 avx512f avx512_bf16 fma\n"))
     assert measured_on_this_kind_of_cpu({"avx512f", "amx_bf16", "amx_tile"})
-    assert not measured_on_this_kind_of_cpu(_cpu_flags("flags\t\t: fpu sse2 avx2 fma\n"))   # AMD Zen 3
+    assert not measured_on_this_kind_of_cpu(distribute.cpu_flags("flags\t\t: fpu sse2 avx2 fma\n"))   # AMD Zen 3
     assert not measured_on_this_kind_of_cpu({"avx512f", "avx512bw"})                        # AVX-512, no bfloat16
-    assert not measured_on_this_kind_of_cpu(_cpu_flags(""))
+    assert not measured_on_this_kind_of_cpu(distribute.cpu_flags(""))
 
 # The answers were measured on a 2-core CPU, where TensorFlow splits an operation over 2 threads. How
 # many threads add up a sum changes its last bits, and over epochs of training the printed digits, so
@@ -251,7 +241,7 @@ def test_the_answer_is_what_the_labs_print(name, exercise_outputs):
     outputs = exercise_outputs(name)
     printed = [number for _, output in outputs for number in printed_numbers(output)] + _command_numbers(outputs)
     lines = [line for _, output in outputs for line in output.splitlines()]
-    digits = name not in PROCESSOR_DEPENDENT or measured_on_this_kind_of_cpu(_cpu_flags())
+    digits = name not in PROCESSOR_DEPENDENT or measured_on_this_kind_of_cpu(distribute.cpu_flags())
     if not digits:
         warnings.warn(f"exercise {name}: its answer was measured on a CPU with AVX-512 and bfloat16, and this CPU "
                       "is another kind, so its runs and lines are checked but not their digits")
