@@ -1,7 +1,7 @@
-"""The tutorials' exercises and "Try" suggestions, read from the READMEs and the labs' docstrings.
+"""The book's exercises and "Try" suggestions, read from its chapter pages and the labs' docstrings.
 
-Each chapter of README.md ends with a section "### Exercises" (README.zh-CN.md:
-"### 练习"). An exercise starts with a comment naming what answers it, one run
+Each chapter page (book/en/*.md) ends with a section "## Exercises" (book/zh-CN:
+"## 练习"). An exercise starts with a comment naming what answers it, one run
 or several separated by ";", each a lab, constants changed in its code
 (``NAME=VALUE``, no spaces) and flags:
 
@@ -24,9 +24,10 @@ import re
 
 from labtools import REPO_ROOT, discover_labs, load_lab
 
-READMES = ("README.md", "README.zh-CN.md")
-EXERCISES_HEADING = {"README.md": "### Exercises", "README.zh-CN.md": "### 练习"}
-ANSWER_LABEL = {"README.md": "Answer", "README.zh-CN.md": "答案"}
+book = load_lab("tools/book.py")
+LANGUAGES = book.LANGUAGES
+EXERCISES_HEADING = book.EXERCISES_HEADING
+ANSWER_LABEL = book.ANSWER_LABEL
 MARKER = re.compile(r"^<!-- exercise (\d+)\.(\d+): (.+?) -->$", re.MULTILINE)
 CONSTANT = re.compile(r"^([A-Z][A-Z0-9_]*)=(\S+)$")
 
@@ -57,7 +58,7 @@ class Run:
 
 @dataclasses.dataclass
 class Exercise:
-    readme: str
+    language: str
     chapter: int
     number: int
     runs: tuple
@@ -69,38 +70,25 @@ class Exercise:
         return f"{self.chapter}.{self.number}"
 
 
-CHINESE_NUMERALS = "一二三四五六七八九"
-
-
-def chapters(text: str) -> dict:
-    """{chapter number: its text}, each "## Chapter N" (or "## 第N章") up to the next "## "."""
-    found = {}
-    for part in re.split(r"^(?=## )", text, flags=re.MULTILINE):
-        heading = re.match(rf"## (?:Chapter (\d+)|第([{CHINESE_NUMERALS}])章)", part)
-        if heading:
-            number = int(heading.group(1)) if heading.group(1) else CHINESE_NUMERALS.index(heading.group(2)) + 1
-            found[number] = part
-    return found
-
-
-def exercises_of(readme: str, text: str | None = None) -> list:
-    """Every exercise of one README, in order."""
-    text = text if text is not None else (REPO_ROOT / readme).read_text(encoding="utf-8")
+def exercises_of(language: str, chapters: dict | None = None) -> list:
+    """Every exercise of one language's chapters ({number: text}, by default the pages'), in order."""
+    chapters = chapters if chapters is not None else book.chapters(language)
     found = []
-    for chapter, chapter_text in chapters(text).items():
-        if EXERCISES_HEADING[readme] not in chapter_text:
+    for chapter, chapter_text in chapters.items():
+        heading = f"\n{EXERCISES_HEADING[language]}\n"
+        if heading not in chapter_text:
             continue
-        section = chapter_text.split(EXERCISES_HEADING[readme], 1)[1]
+        section = chapter_text.split(heading, 1)[1]
         markers = list(MARKER.finditer(section))
         for index, marker in enumerate(markers):
             end = markers[index + 1].start() if index + 1 < len(markers) else len(section)
             block = section[marker.end():end]
             question, _, rest = block.partition("<details>")
             answer = rest.partition("</details>")[0]
-            found.append(Exercise(readme, int(marker.group(1)), int(marker.group(2)),
+            found.append(Exercise(language, int(marker.group(1)), int(marker.group(2)),
                                   tuple(Run.parse(run) for run in marker.group(3).split(";")),
                                   question.strip(), answer.strip()))
-            assert int(marker.group(1)) == chapter, f"{readme}: exercise {marker.group(1)}.{marker.group(2)} " \
+            assert int(marker.group(1)) == chapter, f"{language}: exercise {marker.group(1)}.{marker.group(2)} " \
                                                     f"is in chapter {chapter}"
     return found
 
@@ -204,15 +192,15 @@ def docstring_try(lab: str) -> str:
     return doc.split("\nTry:", 1)[1] if "\nTry:" in doc else ""
 
 
-def readme_try(readme: str, text: str | None = None) -> list:
-    """[(lab, the paragraph's text from "Try" on)] for every suggestion in a README's lab sections."""
-    text = text if text is not None else (REPO_ROOT / readme).read_text(encoding="utf-8")
-    word = re.compile(r"\bTry\b" if readme == "README.md" else r"试试|再试")
+def chapter_try(language: str, text: str | None = None) -> list:
+    """[(labs, the paragraph's text from "Try" on)] for every suggestion in a chapter's lab sections."""
+    texts = [text] if text is not None else list(book.chapters(language).values())
+    word = re.compile(book.TRY_WORD[language])
     found = []
-    for section in re.split(r"^(?=#{2,3} )", text, flags=re.MULTILINE):
+    for section in (part for text in texts for part in re.split(r"^(?=#{1,2} )", text, flags=re.MULTILINE)):
         heading = section.splitlines()[0] if section else ""
         labs = labs_named(heading)
-        if not labs or not section.startswith("### "):
+        if not labs or not section.startswith("## "):
             continue
         for paragraph in section.split("\n\n"):
             if paragraph.startswith(("<!--", "```", "|")):
@@ -233,14 +221,14 @@ def labs_named(heading: str) -> list:
     return labs
 
 
-def try_suggestions(readme: str) -> list:
-    """[(where, labs, flag groups, text)] for the labs' docstrings and one README's sections."""
+def try_suggestions(language: str) -> list:
+    """[(where, labs, flag groups, text)] for the labs' docstrings and one language's chapters."""
     found = [(lab, [lab], _flag_groups(text), text) for lab in discover_labs() if (text := docstring_try(lab))]
-    found += [(f"{readme}: {labs[0]}", labs, _flag_groups(_code_spans(text)), text)
-              for labs, text in readme_try(readme)]
+    found += [(f"{language}: {labs[0]}", labs, _flag_groups(_code_spans(text)), text)
+              for labs, text in chapter_try(language)]
     return found
 
 
 def _code_spans(markdown: str) -> str:
-    """The code spans of a README paragraph, joined; flags are always written in them."""
+    """The code spans of a paragraph, joined; flags are always written in them."""
     return "; ".join(span for span in re.findall(r"`([^`]*)`", markdown) if span.startswith("--"))

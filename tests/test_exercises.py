@@ -1,6 +1,6 @@
 """Every exercise's answer is what the labs print, and every "Try" suggestion is an exercise.
 
-The first tests read the READMEs and the labs (a second or so). The tests
+The first tests read the chapter pages and the labs (a second or so). The tests
 marked ``exercises`` run each exercise as its answer says and check the
 answer's numbers against the output (minutes; ``pytest -m exercises``).
 """
@@ -13,46 +13,47 @@ from pathlib import Path
 import pytest
 
 from common import distribute
-from exercises import (EXERCISES_HEADING, ANSWER_LABEL, READMES, chapters, exercises_of, is_printed,
+from exercises import (EXERCISES_HEADING, ANSWER_LABEL, LANGUAGES, book, exercises_of, is_printed,
                        labs_named, module_constants, printed_numbers, prose_numbers, quoted_lines, suggestion_prose,
                        try_suggestions, unprinted_numbers)
 from labtools import REPO_ROOT, headless_env, same_worker
 
-EXERCISES = {readme: exercises_of(readme) for readme in READMES}
-TEXTS = {readme: (REPO_ROOT / readme).read_text(encoding="utf-8") for readme in READMES}
+EXERCISES = {language: exercises_of(language) for language in LANGUAGES}
+CHAPTER_TEXTS = {language: book.chapters(language) for language in LANGUAGES}
+# Every page of a language: a run quoted in full may stand on a reference page (GPUs and clusters).
+PAGE_TEXTS = {language: "\n".join(book.pages(language).values()) for language in LANGUAGES}
 CHAPTERS = range(1, 6)
 OUTPUT_BLOCK_FLAGS = re.compile(r"<!-- output: (\S+)([^>]*?) -->")
 
 
-def _by_name(readme: str) -> dict:
-    return {exercise.name: exercise for exercise in EXERCISES[readme]}
+def _by_name(language: str) -> dict:
+    return {exercise.name: exercise for exercise in EXERCISES[language]}
 
 
-@pytest.mark.parametrize("readme", READMES)
-def test_every_chapter_ends_with_four_to_eight_exercises(readme):
-    for chapter, text in chapters(TEXTS[readme]).items():
-        if chapter not in CHAPTERS:
-            continue
-        assert EXERCISES_HEADING[readme] in text, f"{readme}: chapter {chapter} has no exercises"
-        last_section = text.split("\n### ")[-1]
-        assert ("### " + last_section).startswith(EXERCISES_HEADING[readme]), \
-            f"{readme}: the exercises are not the last section of chapter {chapter}"
-        numbers = [exercise.number for exercise in EXERCISES[readme] if exercise.chapter == chapter]
-        assert numbers == list(range(1, len(numbers) + 1)), f"{readme}: chapter {chapter} numbers {numbers}"
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_chapter_ends_with_four_to_eight_exercises(language):
+    assert sorted(CHAPTER_TEXTS[language]) == list(CHAPTERS)
+    for chapter, text in CHAPTER_TEXTS[language].items():
+        assert EXERCISES_HEADING[language] in text, f"{language}: chapter {chapter} has no exercises"
+        last_section = text.split("\n## ")[-1]
+        assert ("## " + last_section).startswith(EXERCISES_HEADING[language]), \
+            f"{language}: the exercises are not the last section of chapter {chapter}"
+        numbers = [exercise.number for exercise in EXERCISES[language] if exercise.chapter == chapter]
+        assert numbers == list(range(1, len(numbers) + 1)), f"{language}: chapter {chapter} numbers {numbers}"
         # Four at least; chapter 3 has nine labs, one exercise for each.
-        assert 4 <= len(numbers) <= (9 if chapter == 3 else 8), f"{readme}: chapter {chapter}: {len(numbers)}"
+        assert 4 <= len(numbers) <= (9 if chapter == 3 else 8), f"{language}: chapter {chapter}: {len(numbers)}"
 
 
 def test_both_tutorials_set_the_same_exercises():
-    english = [(exercise.name, exercise.runs) for exercise in EXERCISES["README.md"]]
-    chinese = [(exercise.name, exercise.runs) for exercise in EXERCISES["README.zh-CN.md"]]
+    english = [(exercise.name, exercise.runs) for exercise in EXERCISES["en"]]
+    chinese = [(exercise.name, exercise.runs) for exercise in EXERCISES["zh-CN"]]
     assert english == chinese
 
 
-@pytest.mark.parametrize("readme", READMES)
-def test_each_exercise_says_what_to_run_and_hides_its_answer(readme):
-    for exercise in EXERCISES[readme]:
-        where = f"{readme}: exercise {exercise.name}"
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_each_exercise_says_what_to_run_and_hides_its_answer(language):
+    for exercise in EXERCISES[language]:
+        where = f"{language}: exercise {exercise.name}"
         for run in exercise.runs:
             assert (REPO_ROOT / run.lab).is_file(), f"{where}: no {run.lab}"
             assert f"`{run.command()}`" in exercise.question, f"{where} does not show `{run.command()}`"
@@ -60,22 +61,20 @@ def test_each_exercise_says_what_to_run_and_hides_its_answer(readme):
                 name, value = assignment.split("=", 1)
                 assert name in module_constants(run.lab), f"{where}: {run.lab} has no constant {name}"
                 assert f"`{name} = {value}`" in exercise.question, f"{where} does not say to set `{name} = {value}`"
-        assert exercise.answer.startswith(f"<summary>{ANSWER_LABEL[readme]}</summary>"), \
-            f"{where}: the answer is not collapsed under <summary>{ANSWER_LABEL[readme]}</summary>"
+        assert exercise.answer.startswith(f"<summary>{ANSWER_LABEL[language]}</summary>"), \
+            f"{where}: the answer is not collapsed under <summary>{ANSWER_LABEL[language]}</summary>"
         assert prose_numbers(exercise.answer) or quoted_lines(exercise.answer), \
             f"{where}: the answer has no number to check"
 
 
-@pytest.mark.parametrize("readme", READMES)
-def test_every_lab_of_a_chapter_has_an_exercise(readme):
-    for chapter, text in chapters(TEXTS[readme]).items():
-        if chapter not in CHAPTERS:
-            continue
-        sections = [line for line in text.splitlines() if line.startswith("### ")]
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_lab_of_a_chapter_has_an_exercise(language):
+    for chapter, text in CHAPTER_TEXTS[language].items():
+        sections = [line for line in text.splitlines() if line.startswith("## ")]
         labs = {lab for heading in sections for lab in labs_named(heading)}
-        exercised = {run.lab for exercise in EXERCISES[readme] if exercise.chapter == chapter
+        exercised = {run.lab for exercise in EXERCISES[language] if exercise.chapter == chapter
                      for run in exercise.runs}
-        assert labs <= exercised, f"{readme}: chapter {chapter} has no exercise for {sorted(labs - exercised)}"
+        assert labs <= exercised, f"{language}: chapter {chapter} has no exercise for {sorted(labs - exercised)}"
 
 
 def _named_flags(flags: tuple) -> tuple:
@@ -91,29 +90,29 @@ def _named_flags(flags: tuple) -> tuple:
     return tuple(kept)
 
 
-def _exercise_of(labs: list, flags: tuple, readme: str):
+def _exercise_of(labs: list, flags: tuple, language: str):
     """The exercise with a run of one of ``labs`` with these flags (besides --out and --model), or None."""
-    for exercise in EXERCISES[readme]:
+    for exercise in EXERCISES[language]:
         for run in exercise.runs:
             if run.lab in labs and not run.constants and _named_flags(run.flags) == flags:
                 return exercise
     return None
 
 
-def _output_block_flags(readme: str) -> set:
-    return {(lab, tuple(flags.split())) for lab, flags in OUTPUT_BLOCK_FLAGS.findall(TEXTS[readme])}
+def _output_block_flags(language: str) -> set:
+    return {(lab, tuple(flags.split())) for lab, flags in OUTPUT_BLOCK_FLAGS.findall(PAGE_TEXTS[language])}
 
 
-@pytest.mark.parametrize("readme", READMES)
-def test_every_try_suggestion_is_an_exercise(readme):
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_try_suggestion_is_an_exercise(language):
     # A suggestion names flags, and each set of them is an exercise's run (whose answer the tests check)
-    # or a run the README quotes in full. Its own numbers are checked with that exercise.
-    quoted = _output_block_flags(readme)
-    for where, labs, groups, text in try_suggestions(readme):
+    # or a run a page quotes in full. Its own numbers are checked with that exercise.
+    quoted = _output_block_flags(language)
+    for where, labs, groups, text in try_suggestions(language):
         assert groups, f"{where}: a suggestion that names no flags: {text!r}"
         answered_by = set()
         for flags in filter(None, map(_named_flags, groups)):   # "--out" alone names no run
-            exercise = _exercise_of(labs, flags, readme)
+            exercise = _exercise_of(labs, flags, language)
             assert exercise or any((lab, flags) in quoted for lab in labs), \
                 f"{where}: `{' '.join(flags)}` is no exercise's run: {text!r}"
             answered_by |= {exercise.name} if exercise else set()
@@ -189,7 +188,7 @@ def exercise_outputs(tmp_path_factory):
 
     def outputs(name: str) -> list:
         if name not in made:
-            made[name] = _run_exercise(_by_name("README.md")[name], tmp_path_factory.mktemp(f"exercise{name}"))
+            made[name] = _run_exercise(_by_name("en")[name], tmp_path_factory.mktemp(f"exercise{name}"))
         return made[name]
 
     return outputs
@@ -236,7 +235,7 @@ def _command_numbers(outputs: list) -> list:
 
 @pytest.mark.exercises
 @pytest.mark.parametrize("name", [pytest.param(exercise.name, marks=same_worker(f"exercise {exercise.name}"))
-                                  for exercise in EXERCISES["README.md"]])
+                                  for exercise in EXERCISES["en"]])
 def test_the_answer_is_what_the_labs_print(name, exercise_outputs):
     outputs = exercise_outputs(name)
     printed = [number for _, output in outputs for number in printed_numbers(output)] + _command_numbers(outputs)
@@ -245,9 +244,9 @@ def test_the_answer_is_what_the_labs_print(name, exercise_outputs):
     if not digits:
         warnings.warn(f"exercise {name}: its answer was measured on a CPU with AVX-512 and bfloat16, and this CPU "
                       "is another kind, so its runs and lines are checked but not their digits")
-    for readme in READMES:
-        exercise = _by_name(readme)[name]
-        where = f"{readme}: exercise {name}"
+    for language in LANGUAGES:
+        exercise = _by_name(language)[name]
+        where = f"{language}: exercise {name}"
         _assert_quoted_in_order(quoted_lines(exercise.answer), lines, where, digits)
         if not digits:
             continue
@@ -255,24 +254,24 @@ def test_the_answer_is_what_the_labs_print(name, exercise_outputs):
             f"{where}: numbers no run printed; the runs printed:\n" + "\n".join(lines)
         # The "Try" suggestions that this exercise answers: their numbers too.
         runs = {(run.lab, _named_flags(run.flags)) for run, _ in outputs if not run.constants} \
-            | _output_block_flags(readme)
-        for suggestion, labs, groups, text in try_suggestions(readme):
+            | _output_block_flags(language)
+        for suggestion, labs, groups, text in try_suggestions(language):
             groups = [named for flags in groups if (named := _named_flags(flags))]
             if groups and all(any((lab, flags) in runs for lab in labs) for flags in groups) \
-                    and any(_exercise_of(labs, flags, readme) is exercise for flags in groups):
+                    and any(_exercise_of(labs, flags, language) is exercise for flags in groups):
                 assert unprinted_numbers(suggestion_prose(text), printed) == [], \
                     f"{suggestion}: numbers no run printed: {text!r}"
 
 
-@pytest.mark.parametrize("readme, language", [("README.md", "en"), ("README.zh-CN.md", "zh-CN")])
-def test_each_notebook_ends_with_its_chapters_exercises(readme, language):
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_each_notebook_ends_with_its_chapters_exercises(language):
     import json
 
-    for chapter, text in chapters(TEXTS[readme]).items():
-        labs = {lab for line in text.splitlines() if line.startswith("### ") for lab in labs_named(line)}
-        names = [exercise.name for exercise in EXERCISES[readme] if exercise.chapter == chapter]
+    for chapter, text in CHAPTER_TEXTS[language].items():
+        labs = {lab for line in text.splitlines() if line.startswith("## ") for lab in labs_named(line)}
+        names = [exercise.name for exercise in EXERCISES[language] if exercise.chapter == chapter]
         for lab in labs:
             path = REPO_ROOT / "notebooks" / language / lab.removeprefix("labs/").replace(".py", ".ipynb")
             last = "".join(json.loads(path.read_text(encoding="utf-8"))["cells"][-1]["source"])
-            assert last.startswith(EXERCISES_HEADING[readme]), f"{path.name} does not end with the exercises"
+            assert last.startswith(EXERCISES_HEADING[language]), f"{path.name} does not end with the exercises"
             assert all(f"**{name}**" in last for name in names), f"{path.name} lacks exercises of chapter {chapter}"

@@ -14,7 +14,7 @@ import pytest
 from labtools import REPO_ROOT, load_lab
 
 maker = load_lab("tools/make_notebooks.py")
-LABS = maker.labs_in_table((REPO_ROOT / "README.md").read_text(encoding="utf-8"))
+LABS = maker.book.labs_in_order()
 # Every notebook runs in a kernel of its own, which starts TensorFlow: seconds each, minutes for all.
 notebooks_run = pytest.mark.notebooks
 
@@ -65,7 +65,7 @@ def test_each_notebook_holds_its_lab_code_and_ends_with_the_lab_run():
         assert all(any(f"def {name}(" in cell for cell in cells) for name in defined), lab
 
 
-def test_the_readme_tables_link_both_notebooks_of_every_lab():
+def test_the_front_pages_link_both_notebooks_of_every_lab():
     for readme, language in (("README.md", "en"), ("README.zh-CN.md", "zh-CN")):
         table = (REPO_ROOT / readme).read_text(encoding="utf-8")
         for lab in LABS:

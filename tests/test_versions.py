@@ -1,7 +1,7 @@
 """The versions the project says it supports: stated once, the same everywhere, and refused clearly outside.
 
 pyproject.toml states them; .ci/lowest-versions.txt pins the lowest, which CI
-tests as well as the newest; both READMEs show them; setup.py stops an install
+tests as well as the newest; both languages' front pages and versions pages show them; setup.py stops an install
 on a Python outside the range with one sentence.
 """
 import re
@@ -69,10 +69,12 @@ def test_the_lowest_versions_ci_tests_are_the_lowest_pyproject_allows():
     assert floors == lowest
 
 
-def test_both_readmes_state_the_same_range(setup_module):
+def test_both_languages_state_the_same_range(setup_module):
     minors = setup_module["supported_minors"]()
     lowest = _lowest()
-    for name, range_words in (("README.md", "Python 3.{} to 3.{}"), ("README.zh-CN.md", "Python 3.{} 至 3.{}")):
+    for front, name, range_words in (("README.md", "book/en/versions.md", "Python 3.{} to 3.{}"),
+                                     ("README.zh-CN.md", "book/zh-CN/versions.md", "Python 3.{} 至 3.{}")):
+        assert range_words.format(minors[0], minors[-1]) in (REPO_ROOT / front).read_text(encoding="utf-8"), front
         text = (REPO_ROOT / name).read_text(encoding="utf-8")
         assert range_words.format(minors[0], minors[-1]) in text, name
         rows = dict(re.findall(r"^\| ([A-Za-z][\w ,、-]*?) \| ([\d.,、 ]+?) \| [\d.,、 ]+ \|$", text, re.M))

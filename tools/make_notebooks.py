@@ -1,11 +1,12 @@
-"""Make the notebooks in notebooks/ from the labs and the tutorial, one English and one Chinese per lab.
+"""Make the notebooks in notebooks/ from the labs and the book, one English and one Chinese per lab.
 
-Each notebook is: the lab's section of README.md (or README.zh-CN.md) and its
-docstring as text, a setup cell, then the lab's own code in cells, in the
-lab's order (imports, the constants a learner may change, each function, and
-last the same ``cli.run_lab(...)`` line the script ends with), and at the end
-the exercises of the lab's chapter. The labs stay
-the source: run this after changing a lab or a README section.
+Each notebook is: the lab's section of its chapter page (book/en/ or book/zh-CN/)
+and its docstring as text, a setup cell, then the lab's own code in cells, in
+the lab's order (imports, the constants a learner may change, each function,
+and last the same ``cli.run_lab(...)`` line the script ends with), and at the
+end the exercises of the lab's chapter. The labs and the pages stay the
+source: the notebooks are generated, never edited by hand; run this after
+changing a lab or a chapter page.
 
     python tools/make_notebooks.py           # write notebooks/
     python tools/make_notebooks.py --check   # exit 1 if a notebook differs from what this makes
@@ -17,14 +18,16 @@ import argparse
 import ast
 import hashlib
 import json
+import posixpath
 import re
 import sys
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+import book
+
+REPO_ROOT = book.REPO_ROOT
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
-LANGUAGES = {"en": "README.md", "zh-CN": "README.zh-CN.md"}
-LAB_ROW = re.compile(r"^\| `((?:\w+/)?_\d+_\w+)` \|")
+LANGUAGES = book.LANGUAGES
 # The recognizer has no window in a notebook: it recognizes the example digits it writes, instead.
 NOTEBOOK_RUN = {
     "mnist/_04_draw_a_digit": (
@@ -35,7 +38,8 @@ NOTEBOOK_RUN = {
 }
 WORDS = {
     "en": {"colab": "Open in Colab", "lab": "The lab: ", "code": "The code", "run": "Run it",
-           "exercises": "### Exercises",
+           "generated": "Made by `tools/make_notebooks.py` from `{lab}` and `{page}`: change those, then run the "
+                        "tool again; an edit here is lost.",
            "in_notebook": "To run an exercise here, give its flags to the last code cell's call, as "
                           "`argv=[\"--learning-rate\", \"0.5\"]` after the other arguments of `cli.run_lab`; to "
                           "change a constant, edit it in the cells above and run the cells again from there. Or run "
@@ -43,7 +47,8 @@ WORDS = {
            "setup": "Run the cells from the top. The first one sets the notebook up; the last one runs the lab with "
                     "the constants above (`LAB_SMOKE=1` in the environment makes it a seconds-long smoke run)."},
     "zh-CN": {"colab": "在 Colab 中打开", "lab": "实验说明：", "code": "代码", "run": "运行",
-              "exercises": "### 练习",
+              "generated": "本笔记本由 `tools/make_notebooks.py` 根据 `{lab}` 和 `{page}` 生成：请修改那两个文件，"
+                           "再运行一次这个工具；在这里的修改会丢失。",
               "in_notebook": "要在这里做练习，就把它的选项交给最后一个代码单元里的调用：在 `cli.run_lab` 的其他参数后面加上 "
                              "`argv=[\"--learning-rate\", \"0.5\"]` 这样的参数；要改常量，就在上面的单元里修改，"
                              "再从那里往下重新运行。也可以在项目文件夹下的终端里运行这些命令。",
@@ -59,47 +64,26 @@ def repository() -> str:
     return re.search(r'^Repository\s*=\s*"([^"]+)"', urls, re.MULTILINE).group(1)
 
 
-def labs_in_table(readme: str) -> list:
-    """The labs of README.md's lab table, in its order: ``_01_perceptron_learn_rule``, ``mnist/_01_mlp``, ..."""
-    table = readme.split("## The labs", 1)[1].split("\n## ", 1)[0]
-    return [match.group(1) for line in table.splitlines() if (match := LAB_ROW.match(line))]
+def exercises_for(language: str, chapter: int) -> str:
+    """The exercises of a chapter, without the comments that name their runs."""
+    return re.sub(r"<!-- exercise [^>]* -->\n", "", book.exercises_section(language, chapter)).strip()
 
 
-def section_for(readme: str, lab: str) -> str:
-    """The ``###`` section of a README that is about ``lab``, up to the next heading of its level or above."""
-    folder, _, stem = lab.rpartition("/")
-    number = stem.split("_")[1]
-    token = f"{folder}/_{number}" if folder else f"_{number}"
-    mention = re.compile(rf"(?<![\w/]){re.escape(token)}(?!\w)")
-    lines = readme.splitlines()
-    for start, line in enumerate(lines):
-        if line.startswith("### ") and mention.search(line):
-            end = next((i for i in range(start + 1, len(lines)) if re.match(r"#{1,3} ", lines[i])), len(lines))
-            return "\n".join(lines[start:end]).strip()
-    raise SystemExit(f"no section about {lab} in the README")
+def _relinked(markdown: str, page: str, notebook: str) -> str:
+    """The relative links of ``page`` (a path in the checkout), made relative to ``notebook``.
 
-
-def exercises_for(readme: str, lab: str, heading: str) -> str:
-    """The exercises of the chapter that ``lab``'s section is in, without the comments that name their runs."""
-    section = section_for(readme, lab)
-    chapter_start = readme.rfind("\n## ", 0, readme.index(section)) + 1
-    chapter_end = readme.find("\n## ", chapter_start + 1)
-    chapter = readme[chapter_start:chapter_end if chapter_end != -1 else len(readme)]
-    if heading not in chapter:
-        raise SystemExit(f"the chapter of {lab} has no section {heading!r}")
-    exercises = heading + chapter.split(heading, 1)[1]
-    return re.sub(r"<!-- exercise [^>]* -->\n", "", exercises).strip()
-
-
-def _relinked(markdown: str, depth: int) -> str:
-    """Relative links of the README, made relative to a notebook ``depth`` folders below the checkout."""
-    up = "../" * depth
+    An anchor of the page itself ("#exercises") becomes a link to that place of the page.
+    """
+    page_folder, notebook_folder = posixpath.dirname(page), posixpath.dirname(notebook)
 
     def fix(match):
         target = match.group(2)
-        if re.match(r"^(https?:|mailto:|#|/)", target):
+        if re.match(r"^(https?:|mailto:|/)", target):
             return match.group(0)
-        return f"{match.group(1)}({up}{target})"
+        path, _, anchor = target.partition("#")
+        in_checkout = posixpath.normpath(posixpath.join(page_folder, path)) if path else page
+        relative = posixpath.relpath(in_checkout, notebook_folder)
+        return f"{match.group(1)}({relative}{'#' + anchor if anchor else ''})"
 
     return re.sub(r"(\]\s*)\(([^)\s]+)\)", fix, markdown)
 
@@ -166,23 +150,26 @@ def _cell_id(lab: str, index: int) -> str:
 def notebook_for(lab: str, language: str) -> dict:
     """The notebook of ``lab`` in ``language`` ("en" or "zh-CN"), as the JSON dictionary it is saved as."""
     words = WORDS[language]
-    readme = (REPO_ROOT / LANGUAGES[language]).read_text(encoding="utf-8")
-    depth = 2 + lab.count("/")
+    chapter, section = book.section_for(language, lab)
+    page = book.chapter_path(language, chapter)
+    notebook = path_of(lab, language).relative_to(REPO_ROOT).as_posix()
     address = f"https://colab.research.google.com/github/{_github_path()}/blob/main/notebooks/{language}/{lab}.ipynb"
     docstring, cells = code_cells((REPO_ROOT / "labs" / f"{lab}.py").read_text(encoding="utf-8"))
     *body, last = cells
     if lab in NOTEBOOK_RUN:
         last = 'if __name__ == "__main__":\n' + NOTEBOOK_RUN[lab]
+    generated = words["generated"].format(lab=f"labs/{lab}.py", page=page)
     markdown = [
-        f"[{words['colab']}]({address})\n\n" + _relinked(section_for(readme, lab), depth),
+        f"[{words['colab']}]({address})\n\n*{generated}*\n\n" + _relinked(section, page, notebook),
         f"## {words['lab']}`labs/{lab}.py`\n\n{words['setup']}\n\n```text\n{docstring}\n```",
     ]
     cells_out = [("markdown", markdown[0]), ("markdown", markdown[1]), ("code", setup_cell(lab)),
                  ("markdown", f"## {words['code']}")]
     cells_out += [("code", text) for text in body]
     cells_out += [("markdown", f"## {words['run']}"), ("code", last)]
-    exercises = exercises_for(readme, lab, words["exercises"])
-    cells_out += [("markdown", _relinked(exercises.replace("\n\n", f"\n\n{words['in_notebook']}\n\n", 1), depth))]
+    exercises = exercises_for(language, chapter)
+    cells_out += [("markdown", _relinked(exercises.replace("\n\n", f"\n\n{words['in_notebook']}\n\n", 1),
+                                         page, notebook))]
     return {
         "cells": [_cell(kind, text, _cell_id(lab, index)) for index, (kind, text) in enumerate(cells_out)],
         "metadata": {
@@ -217,7 +204,7 @@ def path_of(lab: str, language: str) -> Path:
 
 def all_notebooks() -> dict:
     """{path: text} of every notebook this tool makes."""
-    labs = labs_in_table((REPO_ROOT / "README.md").read_text(encoding="utf-8"))
+    labs = book.labs_in_order()
     return {path_of(lab, language): as_text(notebook_for(lab, language)) for lab in labs for language in LANGUAGES}
 
 
