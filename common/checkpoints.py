@@ -7,7 +7,7 @@ What ``training.Run`` keeps in ``<out>/checkpoints``:
   (``last.json``); each is written to a temporary file first and renamed, so
   a run killed at any moment leaves the previous state intact;
 - every ``every`` epochs (and at the last one) the weights alone as
-  ``cp-NNNN.weights.h5``, the tutorial's checkpoints, which a fresh model can
+  ``cp-NNNN.weights.h5``, as in TensorFlow's tutorial "Save and load models", which a fresh model can
   load with ``model.load_weights``;
 - for early stopping, the best epoch's weights (``best.weights.h5``).
 
@@ -64,7 +64,7 @@ class _SaveState(keras.callbacks.Callback):
 
 
 class _SaveWeightsEvery(keras.callbacks.Callback):
-    """The tutorial's checkpoints: weights every ``every`` epochs and at the last epoch."""
+    """Weights checkpoints, as TensorFlow's "Save and load models" does: every ``every`` epochs and at the last."""
 
     def __init__(self, folder: Path, every: int, last_epoch: int):
         super().__init__()

@@ -157,7 +157,7 @@ def _mirrored(args, device_name: str):
 def read_tf_config() -> dict:
     """``TF_CONFIG``, checked: the cluster's workers and this process's place among them."""
     text = os.environ.get("TF_CONFIG", "").strip()
-    hint = "see 'Running on GPUs and clusters' in README.md"
+    hint = "see book/en/gpus-and-clusters.md"
     if not text:
         raise LabError("--strategy multi-worker needs TF_CONFIG, the JSON description of the workers and of "
                        f"which one this is; {hint}")

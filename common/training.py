@@ -22,8 +22,9 @@ strategy must come first) and calls ``main`` inside its scope. Then:
   with these settings has saved state in ``<out>/checkpoints``, else the
   model given. ``--fresh`` starts over.
 - ``run.fit(model, ...)`` is ``model.fit`` from that epoch on, saving the
-  state after every epoch and the tutorial's ``cp-NNNN.weights.h5`` every
-  five (``common/checkpoints.py``), writing TensorBoard logs with
+  state after every epoch and the weights as ``cp-NNNN.weights.h5`` every
+  five, as TensorFlow's tutorial "Save and load models" does
+  (``common/checkpoints.py``), writing TensorBoard logs with
   ``--tensorboard``; Ctrl-C stops at the next batch and says how to go on.
   It returns the whole run's history, resumed epochs included.
 
@@ -141,7 +142,7 @@ class Run:
                                                   patience=patience)
 
     def latest_weights(self):
-        """The tutorial's latest checkpoint, ``cp-NNNN.weights.h5`` (a Path), or None."""
+        """The latest weights checkpoint, ``cp-NNNN.weights.h5`` (a Path), or None."""
         return self._state.latest_weights()
 
     def fit(self, model, x=None, y=None, *, epochs: int, callbacks=(), **fit_arguments) -> dict:

@@ -6,7 +6,7 @@ You will learn:
 - how the learning rule dw_i = lr * (t - y) * x_i moves the weights until the
   output equals the target
 
-The worked example of tutorial section 1.2.5: inputs x0 = 1, x1 = 0, x2 = -1,
+A worked example: inputs x0 = 1, x1 = 0, x2 = -1,
 starting weights w0 = -5, w1 = 0, w2 = 0, learning rate 1, target t = 1.
 
 Run:      python labs/_01_perceptron_learn_rule.py
@@ -16,7 +16,7 @@ Expected: the weights before each check, then "done" once y equals t:
           -1 0 -4
           done
 Try:      --learning-rate 0.5: steps half as long; count the updates it needs
-          now (README, exercise 1.1).
+          now (chapter 1, exercise 1.1).
 """
 from common import cli  # Imported before TensorFlow: it starts TensorFlow quietly.
 import tensorflow as tf
@@ -24,7 +24,7 @@ import tensorflow as tf
 INPUTS = [1.0, 0.0, -1.0]           # x0 (the constant bias input), x1, x2
 INITIAL_WEIGHTS = [-5.0, 0.0, 0.0]  # w0, w1, w2
 TARGET = 1.0                        # t, the label we want the perceptron to output
-LEARNING_RATE = 1.0                 # the tutorial's value
+LEARNING_RATE = 1.0                 # eta in the learning rule (1.2)
 MAX_STEPS = 100                     # a safety net in case the numbers above never converge
 FIGURES = ()                        # this lab prints; it draws nothing
 
@@ -34,7 +34,7 @@ def add_arguments(parser):
 
 
 def format_weights(weights) -> str:
-    """Weights as the tutorial prints them: "-3 0 -2"."""
+    """Weights on one line, as one writes them by hand: "-3 0 -2"."""
     # Adding 0.0 turns a negative zero into 0.0, so it never prints as "-0".
     return " ".join(f"{value + 0.0:g}" for value in weights.numpy())
 

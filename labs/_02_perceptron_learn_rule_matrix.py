@@ -27,7 +27,7 @@ import tensorflow as tf
 INPUTS = [[1.0, 0.0, -1.0]]                 # X, one sample as a row: x0 (bias input), x1, x2
 INITIAL_WEIGHTS = [[-5.0], [0.0], [0.0]]    # W, a column: w0, w1, w2
 TARGETS = [[1.0]]                           # T, one target per row of X
-LEARNING_RATE = 1.0                         # the tutorial's value
+LEARNING_RATE = 1.0                         # eta, as in lab _01
 MAX_STEPS = 100                             # a safety net in case the numbers never converge
 FIGURES = ()                                # this lab prints; it draws nothing
 

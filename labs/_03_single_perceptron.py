@@ -6,7 +6,7 @@ You will learn:
 - the simplest stopping condition: stop as soon as every point is right
 - why the line it finds is *a* separating line, not the widest one
 
-Tutorial section 1.2.9: (3,3) and (4,3) are labelled 1, (1,1) and (2,1) are
+The data: (3,3) and (4,3) are labelled 1, (1,1) and (2,1) are
 labelled -1. The starting weights are random in [0, 1), from --seed.
 
 Run:      python labs/_03_single_perceptron.py
@@ -22,7 +22,7 @@ import matplotlib.pyplot as plt  # After common.plotting, which picks the backen
 import numpy as np
 import tensorflow as tf
 
-LEARNING_RATE = 0.1   # the tutorial's value
+LEARNING_RATE = 0.1   # eta, the step of each update
 MAX_EPOCHS = 100      # stopping condition 3: a fixed budget, in case it never separates
 FIGURES = ("single_perceptron.png",)
 

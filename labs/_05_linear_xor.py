@@ -22,7 +22,7 @@ import matplotlib.pyplot as plt  # After common.plotting, which picks the backen
 import numpy as np
 import tensorflow as tf
 
-LEARNING_RATE = 0.1   # the tutorial's value
+LEARNING_RATE = 0.1   # eta, the step of each update
 NUM_EPOCHS = 100
 FIGURES = ("linear_xor.png",)
 

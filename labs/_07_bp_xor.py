@@ -4,7 +4,7 @@ You will learn:
 - the forward pass of a network with one hidden layer, in matrix form
 - backpropagation written out: the output layer's delta, the hidden layer's
   delta passed back through the weights, and the weight and bias steps that
-  follow from them (README formulas (3.2)-(3.7))
+  follow from them (chapter 3's formulas (3.2)-(3.7))
 - what 100,001 epochs of plain gradient descent look like, and why they run
   in a second: the whole loop is one compiled TensorFlow graph
 
@@ -26,8 +26,8 @@ import numpy as np
 import tensorflow as tf
 
 HIDDEN_UNITS = 10
-LEARNING_RATE = 0.1      # the tutorial's value
-NUM_EPOCHS = 100_001     # the tutorial's count: epochs 0 to 100,000
+LEARNING_RATE = 0.1
+NUM_EPOCHS = 100_001     # epochs 0 to 100,000
 PRINT_EVERY = 5_000
 RECORD_EVERY = 500       # one point of the loss curve per 500 epochs
 SMOKE_EPOCHS = 2_001
@@ -97,8 +97,8 @@ def train_epochs(X, T, params, learning_rate, num_epochs):
 def train(X, T, params, learning_rate, num_epochs, report=print) -> list:
     """Train for ``num_epochs``; report "epochs N loss L" every PRINT_EVERY; return (epoch, loss) pairs.
 
-    Epochs are numbered from 0, like the tutorial: "epochs 0" is the loss
-    after the first update.
+    Epochs are numbered from 0: "epochs 0" is the loss after the first
+    update.
     """
     rate = tf.constant(learning_rate, X.dtype)
     curve = []

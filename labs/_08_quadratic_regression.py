@@ -6,7 +6,7 @@ You will learn:
 - a 1-20-1 network (ReLU hidden layer, linear output) trained by plain
   gradient descent, with the gradients from tf.GradientTape
 - how the hidden activation shapes the fit: ReLU's is made of straight
-  pieces, tanh's and sigmoid's are smooth (tutorial section 2.4.4)
+  pieces, tanh's and sigmoid's are smooth
 
 300 points x evenly spread over [-1, 1], y = x^2 - 0.5 plus Gaussian noise
 with standard deviation 0.05, so no fit can get the mean squared error much
@@ -28,7 +28,7 @@ import tensorflow as tf
 NUM_POINTS = 300
 NOISE_STDDEV = 0.05
 HIDDEN_UNITS = 20
-LEARNING_RATE = 0.1      # the tutorial's value
+LEARNING_RATE = 0.1
 NUM_STEPS = 1_000
 PRINT_EVERY = 50
 SMOKE_STEPS = 100

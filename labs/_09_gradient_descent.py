@@ -3,15 +3,15 @@
 You will learn:
 - automatic differentiation: TensorFlow records the computation and gives
   the derivative, here dy/dx of y = x^2 at x = 3
-- the update rule x <- x - learning_rate * dJ/dx (README formula (3.1)),
+- the update rule x <- x - learning_rate * dJ/dx (chapter 3's formula (3.1)),
   in one variable and in two
 - what the learning rate does: too large bounces or zig-zags, too small crawls
 - why the starting point matters: on a surface with two valleys, two
   starts can end in different minima (a local and the global one)
 
-The worked numbers are the companion notes': J(x) = x^2 from x = 1.2 with a
-learning rate of 0.3, and J(x, y) = x^2 + sin^2(y) from (3, 1) with 0.1,
-both stopping when J < 0.01.
+The worked examples: J(x) = x^2 from x = 1.2 with a learning rate of 0.3,
+and J(x, y) = x^2 + sin^2(y) from (3, 1) with 0.1, both stopping when
+J < 0.01.
 
 Run:      python labs/_09_gradient_descent.py
 Expected: dy/dx = 6 at x = 3; x = 0.48, 0.192, 0.0768 (J = 0.005898);
@@ -25,7 +25,7 @@ import matplotlib.pyplot as plt  # After common.plotting, which picks the backen
 import numpy as np
 import tensorflow as tf
 
-STOP_BELOW = 0.01            # Stop condition: J < 0.01, as in the notes.
+STOP_BELOW = 0.01            # Stop condition: J < 0.01.
 ONE_VARIABLE_START = 1.2
 ONE_VARIABLE_RATE = 0.3
 TWO_VARIABLE_START = (3.0, 1.0)

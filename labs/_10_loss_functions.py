@@ -4,7 +4,7 @@ You will learn:
 - the 0-1, absolute, hinge, log (cross-entropy), squared and exponential
   losses, each drawn against the prediction
 - why the squared error punishes a few large errors more than the absolute
-  error does (the notes' table: labels [1, 1, 1])
+  error does (a worked example: labels [1, 1, 1])
 - why a sigmoid output is trained with cross-entropy, not squared error: at
   a confidently wrong prediction, squared error's gradient almost vanishes
 
@@ -61,7 +61,7 @@ def exponential(y, a):
     return tf.exp(-y * a)
 
 
-# --- The notes' table --------------------------------------------------------------------
+# --- A worked example: absolute against squared loss ---------------------------------------
 
 def table_rows():
     labels = tf.constant(TABLE_LABELS)
@@ -121,7 +121,7 @@ def draw(out_dir):
 
 
 def main(args) -> dict:
-    print("The notes' table: labels [1, 1, 1]")
+    print("A worked example: labels [1, 1, 1]")
     print(f"{'predictions':>14s} {'absolute':>9s} {'squared':>8s}")
     rows = table_rows()
     for predictions, absolute_sum, squared_sum in rows:

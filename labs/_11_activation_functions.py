@@ -72,7 +72,7 @@ def layer_gradient_norms(activation, depth: int, weight_scale: float, seed: int)
     """The size of the learning signal at each layer of a deep network, first layer first.
 
     The learning signal of layer l is delta_l = dLoss/dz_l, the gradient with
-    respect to the layer's input to its activation (README formulas (3.4) and
+    respect to the layer's input to its activation (chapter 3's formulas (3.4) and
     (3.5)); its weights change by (inputs)^T delta_l. Going back one layer
     multiplies it by that layer's weights and by the activation's derivative.
 

@@ -2,7 +2,7 @@
 
 You will learn:
 - the loss of linear regression, J = 1/(2m) * sum (w*x + b - y)^2
-  (README formula (3.8)), and its closed-form minimum (formulas (3.9), (3.10))
+  (chapter 3's formula (3.8)), and its closed-form minimum (formulas (3.9), (3.10))
 - gradient descent with the derivatives worked out by hand,
   dJ/dw = mean((z - y) * x) and dJ/db = mean(z - y) (formula (3.11)),
   checked against tf.GradientTape

@@ -2,13 +2,13 @@
 
 You will learn:
 - logistic regression: a = sigmoid(X W + b) is the probability of class 1,
-  trained on the cross-entropy loss (README formula (3.12))
+  trained on the cross-entropy loss (chapter 3's formula (3.12))
 - its gradient, dJ/dW = X^T (A - Y) / m and dJ/db = mean(A - Y)
   (formula (3.13)), written out and checked against tf.GradientTape
 - the decision line, where a = 0.5, that is X W + b = 0
 - a perceptron with a threshold (step) activation: the step has no useful
   gradient, so it learns by the perceptron rule, W <- W + lr * X^T (Y - Y_hat),
-  here on the notes' eight-row truth table, until it makes no errors
+  here on an eight-row truth table, until it makes no errors
 
 Run:      python labs/_13_logistic_classification.py
 Expected: the hand and tape gradients agreeing, the loss every 200 steps,
@@ -29,11 +29,11 @@ CLASS_SPREAD = 1.0
 LEARNING_RATE = 1.0
 NUM_STEPS = 2_000
 PRINT_EVERY = 200
-# The notes' threshold perceptron: three inputs and a constant 1 for the bias.
+# The threshold perceptron's truth table: three inputs and a constant 1 for the bias.
 TRUTH_TABLE = np.array([[1, 1, 1, 1], [1, 1, 0, 1], [1, 0, 1, 1], [1, 0, 0, 1],
                         [0, 1, 1, 1], [0, 1, 0, 1], [0, 0, 1, 1], [0, 0, 0, 1]], dtype=np.float32)
 TRUTH_TARGETS = np.array([[1], [1], [0], [0], [1], [0], [0], [0]], dtype=np.float32)
-PERCEPTRON_RATE = 0.4        # The notes' values: learning rate 0.4,
+PERCEPTRON_RATE = 0.4        # Learning rate 0.4,
 PERCEPTRON_INIT_STDDEV = 2.0  # weights N(0, 2^2),
 PERCEPTRON_MAX_EPOCHS = 1_000  # at most 1,000 epochs.
 FIGURES = ("logistic_classification.png", "threshold_perceptron.png")
@@ -158,7 +158,7 @@ def main(args) -> dict:
           f"training accuracy {train_accuracy:.1%}")
     draw_classification(args.out, X.numpy(), Y.numpy(), W.numpy(), b.numpy(), [float(start_loss), *losses])
 
-    print("\nThreshold perceptron on the notes' truth table (learning rate 0.4, weights N(0, 2^2)):")
+    print("\nThreshold perceptron on an eight-row truth table (learning rate 0.4, weights N(0, 2^2)):")
     perceptron_weights, errors = train_perceptron(args.seed)
     print("rows wrong per epoch: " + " ".join(map(str, errors)))
     outputs = step(tf.constant(TRUTH_TABLE) @ perceptron_weights).numpy().ravel().astype(int)

@@ -10,7 +10,7 @@ You will learn:
   large weights), dropout, and early stopping (keep the weights from the
   epoch where validation was best)
 
-Part 1 is the companion notes' dropout example: three samples of four
+Part 1 is a small dropout example worked in numbers: three samples of four
 features, hidden weights 4x3 and output weights 3x2, ReLU hidden layer, zero
 biases. Part 2 trains a 784-256-256-10 network on 1,000 MNIST training
 images, with 2,000 others held out for validation, in float64 so that the
@@ -18,7 +18,7 @@ table is the same on any processor (in float32 its last digits depend on
 the processor's instructions, as in lab _14).
 
 Run:      python labs/_16_regularization.py
-Expected: the notes' logits with every unit kept and with a fixed dropout
+Expected: the logits with every unit kept and with a fixed dropout
           mask; a table of training and validation error for the four runs
           (the gap narrows with each cure); regularization.png.
 Try:      --l2 0.01 (stronger decay) and --dropout 0.2 (weaker dropout).
@@ -29,7 +29,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-# The notes' numbers.
+# Part 1's worked example: three samples of four features, a 4-3-2 network.
 FEATURES = [[0.0, 2.0, 3.0, 4.0], [0.1, 0.2, 0.3, 0.4], [11.0, 12.0, 13.0, 14.0]]
 HIDDEN_WEIGHTS = [[0.1, 0.2, 0.4], [0.4, 0.6, 0.6], [0.5, 0.9, 0.1], [0.8, 0.2, 0.8]]
 OUTPUT_WEIGHTS = [[0.1, 0.6], [0.2, 0.1], [0.7, 0.9]]
@@ -60,7 +60,7 @@ def add_arguments(parser):
 # --- Part 1: dropout in numbers --------------------------------------------------------
 
 def logits_with_dropout(mask=None, keep_probability: float = 1.0):
-    """The notes' two-layer network; ``mask`` (1 = kept) applied to the hidden layer, kept units / keep_prob."""
+    """Part 1's two-layer network; ``mask`` (1 = kept) applied to the hidden layer, kept units / keep_prob."""
     hidden = tf.nn.relu(tf.constant(FEATURES) @ tf.constant(HIDDEN_WEIGHTS))     # (3, 3)
     if mask is not None:
         hidden = hidden * tf.constant(mask) / keep_probability
@@ -133,7 +133,7 @@ def draw(out_dir, histories: dict, final: dict):
 
 
 def main(args) -> dict:
-    print("Part 1: the notes' dropout example (ReLU hidden layer, zero biases)")
+    print("Part 1: a dropout example in numbers (ReLU hidden layer, zero biases)")
     hidden, logits = logits_with_dropout()
     print("hidden layer, every unit kept:\n" + np.array2string(hidden, precision=4, suppress_small=True))
     print("logits, every unit kept:\n" + np.array2string(logits, precision=4, suppress_small=True))

@@ -53,7 +53,7 @@ def _once_per_flags(make):
 def lab_run(tmp_path_factory):
     """A lab run in this process (``labtools.run_in_process``), made once per set of flags.
 
-    Tests that check the same run (the README's quoted output, the smoke test,
+    Tests that check the same run (the book's quoted output, the smoke test,
     a lab's own checks) share it instead of training again. They only read it.
     Mark such tests ``same_worker`` so that they share it under pytest-xdist too.
     """

@@ -194,6 +194,7 @@ def test_every_figure_shown_exists_and_is_made_by_a_lab():
 # Labs that train for minutes are quoted from a full run, marked <!-- full run: labs/... -->. The
 # suite cannot re-run them; what it can check is that the block is the lab's and that its final test
 # accuracy is the one the chapter's table (measured by benchmarks/mnist_labs.py) reports.
+FACT_MARK = r"(?:<!-- fact: [a-z0-9-]+ -->)?"   # A number the book states elsewhere too (see the end of this file).
 FULL_RUN_BLOCK = re.compile(r"<!-- full run: (\S+)[^>]*? -->\n```text\n(.*?)```", re.DOTALL)
 ACCURACY = re.compile(r"test accuracy[^0-9\n]*([0-9.]+)%", re.IGNORECASE)
 
@@ -213,7 +214,7 @@ def test_full_runs_agree_with_the_measured_table(language):
             continue                    # Its accuracy is measured by benchmarks/recognizer.py instead.
         quoted = ACCURACY.findall(block)[0 if "fashion_mnist/_02" in lab else -1]
         name = lab.removeprefix("labs/").removesuffix(".py")
-        row = re.search(rf"^\| `{re.escape(name)}` \| ([0-9.]+)% \|", text, re.MULTILINE)
+        row = re.search(rf"^\| `{re.escape(name)}` \| ([0-9.]+)%{FACT_MARK} \|", text, re.MULTILINE)
         assert row, f"{language}: no measured row for {name}"
         assert quoted == row.group(1), f"{language}: {name} quotes {quoted}%, the table says {row.group(1)}%"
 
@@ -224,7 +225,8 @@ EXPECTED_ACCURACY = re.compile(r"accuracy of about ([0-9.]+)(?:-([0-9.]+))?%")
 def test_each_lab_expects_the_accuracy_the_table_measured():
     # The "Expected:" line of a lab's docstring (its --help) gives the measured accuracy, at its own precision.
     text = book.chapters("en")[5]
-    measured = dict(re.findall(r"^\| `((?:mnist|fashion_mnist)/\w+)` \| ([0-9.]+)% \|", text, re.MULTILINE))
+    row = rf"^\| `((?:mnist|fashion_mnist)/\w+)` \| ([0-9.]+)%{FACT_MARK} \|"
+    measured = dict(re.findall(row, text, re.MULTILINE))
     assert len(measured) == 6, measured
     for name, value in measured.items():
         expected = re.sub(r"\s+", " ", load_lab(f"labs/{name}.py").__doc__.split("Expected:")[1].split("Try:")[0])
@@ -348,7 +350,7 @@ def unmarked_mentions(pages: dict) -> list:
     values = {value for mentions in facts(pages).values() for _, value in mentions if "." in value}
     found = []
     for path, text in pages.items():
-        prose = FENCE.sub("", text)
+        prose = CODE_SPAN.sub("", FENCE.sub("", text))
         for value in values:
             number = re.escape(value.rstrip("%×")).replace("-", "[-−]")
             for mention in re.finditer(rf"(?<![\d.,])({number})(?![\d,]|\.\d)(\s?%|×)?(?!<!-- fact)", prose):

@@ -113,7 +113,7 @@ def test_mirrored_and_multi_worker_training_equal_one_device(tmp_path, one_devic
 
 @same_worker(CNN)
 def test_the_cnn_lab_trains_mirrored_over_two_cpu_devices(script_run):
-    # The run the README quotes in "Running on GPUs and clusters".
+    # The run book/en/gpus-and-clusters.md quotes.
     result = script_run(CNN, "--smoke", "--strategy", "mirrored", "--devices", "CPU:0,CPU:1")
     assert result.returncode == 0, result.stderr
     assert "2 replicas" in result.stdout

@@ -44,7 +44,7 @@ def test_every_chapter_ends_with_four_to_eight_exercises(language):
         assert 4 <= len(numbers) <= (9 if chapter == 3 else 8), f"{language}: chapter {chapter}: {len(numbers)}"
 
 
-def test_both_tutorials_set_the_same_exercises():
+def test_both_languages_set_the_same_exercises():
     english = [(exercise.name, exercise.runs) for exercise in EXERCISES["en"]]
     chinese = [(exercise.name, exercise.runs) for exercise in EXERCISES["zh-CN"]]
     assert english == chinese

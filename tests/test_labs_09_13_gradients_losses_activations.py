@@ -1,4 +1,4 @@
-"""Labs _09-_13: the notes' worked numbers, and every hand-written gradient against tf.GradientTape."""
+"""Labs _09-_13: the worked numbers chapter 3 quotes, and every hand-written gradient against tf.GradientTape."""
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -16,7 +16,7 @@ CLASSIFICATION = "labs/_13_logistic_classification.py"
 
 @pytest.fixture
 def descent(lab_run):
-    return lab_run(GRADIENT_DESCENT).result    # The run whose output the README quotes.
+    return lab_run(GRADIENT_DESCENT).result    # The run whose output chapter 3 quotes.
 
 
 @same_worker(GRADIENT_DESCENT)
@@ -25,7 +25,7 @@ def test_automatic_differentiation_of_x_squared(descent):
 
 
 @same_worker(GRADIENT_DESCENT)
-def test_one_variable_iterates_are_the_notes(descent):
+def test_one_variable_iterates_are_the_worked_example(descent):
     points, costs = descent["one_variable"]
     assert points[0] == pytest.approx(1.2)
     np.testing.assert_allclose(points[1:], [0.48, 0.192, 0.0768], rtol=1e-9)
@@ -34,7 +34,7 @@ def test_one_variable_iterates_are_the_notes(descent):
 
 
 @same_worker(GRADIENT_DESCENT)
-def test_two_variables_reach_the_notes_point_in_16_steps(descent):
+def test_two_variables_reach_the_worked_examples_point_in_16_steps(descent):
     points, costs = descent["two_variables"]
     assert len(points) == 17                      # The start and 16 steps.
     np.testing.assert_allclose(points[1], [2.4, 0.909070], atol=5e-7)
@@ -52,7 +52,7 @@ def test_each_step_is_minus_learning_rate_times_the_gradient(descent):
     points, _ = descent["two_variables"]
     for before, after in zip(points[:-1], points[1:]):
         x, y = before
-        expected = before - 0.1 * np.array([2 * x, 2 * np.sin(y) * np.cos(y)])   # The notes' formula (1).
+        expected = before - 0.1 * np.array([2 * x, 2 * np.sin(y) * np.cos(y)])   # The gradient of J(x, y) = x² + sin²(y).
         np.testing.assert_allclose(after, expected, rtol=1e-12)
     # And the lab's descent follows the tape on any cost.
     start = np.array([0.3, -0.7])
@@ -95,7 +95,7 @@ def test_two_starts_end_in_the_global_and_the_local_minimum(descent):
 
 # --- _10 loss functions ----------------------------------------------------------------------
 
-def test_loss_table_is_the_notes(run_lab_main):
+def test_loss_table_is_the_worked_example(run_lab_main):
     result = run_lab_main(LOSSES)
     (_, absolute_1, squared_1), (_, absolute_2, squared_2) = result["table"]
     assert (absolute_1, squared_1, absolute_2, squared_2) == (3, 5, 4, 8)

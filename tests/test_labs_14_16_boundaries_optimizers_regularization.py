@@ -14,7 +14,7 @@ REGULARIZATION = "labs/_16_regularization.py"
 
 @pytest.fixture
 def boundaries(lab_run):
-    return lab_run(BOUNDARIES).result    # The run whose output the README quotes.
+    return lab_run(BOUNDARIES).result    # The run whose output chapter 3 quotes.
 
 
 @same_worker(BOUNDARIES)

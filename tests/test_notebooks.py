@@ -66,10 +66,10 @@ def test_each_notebook_holds_its_lab_code_and_ends_with_the_lab_run():
 
 
 def test_the_front_pages_link_both_notebooks_of_every_lab():
-    for readme, language in (("README.md", "en"), ("README.zh-CN.md", "zh-CN")):
-        table = (REPO_ROOT / readme).read_text(encoding="utf-8")
+    for language, front_page in maker.book.FRONT_PAGES.items():
+        table = (REPO_ROOT / front_page).read_text(encoding="utf-8")
         for lab in LABS:
-            assert f"(notebooks/{language}/{lab}.ipynb)" in table, (readme, lab)
+            assert f"(notebooks/{language}/{lab}.ipynb)" in table, (front_page, lab)
 
 
 # --- running them ----------------------------------------------------------------

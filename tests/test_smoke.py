@@ -10,7 +10,7 @@ import pytest
 from labtools import discover_labs, load_lab, same_worker
 
 LABS = discover_labs()
-# Started as `python labs/...` from another folder: the README's first command and a compiled
+# Started as `python labs/...` from another folder: the front page's first command and a compiled
 # training loop. (The Keras labs run as new processes in test_common_training, test_common_distribute and
 # test_lab_mnist_04_draw_a_digit; the first chapter's labs in test_labs_01_03_perceptron and test_common.)
 AS_A_USER = ["labs/_03_single_perceptron.py", "labs/_07_bp_xor.py"]

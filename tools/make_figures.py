@@ -1,4 +1,4 @@
-"""Regenerate every figure the READMEs show (resources/*.png) by running the labs that draw them.
+"""Regenerate every figure the book shows (resources/*.png) by running the labs that draw them.
 
 Each figure in resources/ is a lab's own output, renamed: the table FIGURES
 below says which lab, with which flags, draws it under which name. Labs run

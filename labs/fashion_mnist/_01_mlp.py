@@ -1,4 +1,4 @@
-"""Fashion-MNIST with a multilayer perceptron: the tutorial's clothing classifier, with checkpoints.
+"""Fashion-MNIST with a multilayer perceptron, with checkpoints.
 
 You will learn:
 - what Fashion-MNIST looks like: 28x28 grey images of ten kinds of clothing,
@@ -11,13 +11,16 @@ You will learn:
   (cp-0005.weights.h5, ...) and the last of them is loaded into a fresh model
   for the final test
 
+The network is that of TensorFlow's tutorial "Basic classification:
+Classify images of clothing".
+
 Run:      python labs/fashion_mnist/_01_mlp.py
 Expected: an untrained validation accuracy near 10% (chance), one line per
           epoch, and a test accuracy of about 88% from the restored checkpoint;
           first_image.png, training_images.png and training_curves.png.
           Running it again continues from the saved state (--fresh starts over).
 Try:      --epochs 30 --out outputs/fashion_30 and watch validation accuracy
-          stop rising while training accuracy still climbs (README, exercise 5.2).
+          stop rising while training accuracy still climbs (chapter 5, exercise 5.2).
 """
 from common import cli, data, evaluation, plotting, training  # Before TensorFlow: it starts TensorFlow quietly.
 import keras
@@ -82,7 +85,7 @@ def main(args, run) -> dict:
                       validation_data=(x_val, y_val))
     plotting.save_figure(plotting.training_curves(history, "Fashion-MNIST multilayer perceptron"), run.out, FIGURES[2])
 
-    # As the tutorial does: a fresh model, the latest checkpoint's weights, the test set once.
+    # A fresh model, the latest checkpoint's weights, the test set once.
     # Only predicting, the fresh model needs no optimizer, so it is not compiled.
     latest = run.latest_weights()
     restored = build_model()

@@ -30,7 +30,7 @@ Expected: one line per epoch and a test accuracy of about 93.7% after 45
           confusion_matrix.png.
 Try:      --epochs 3 --no-flip --augment-shift 0 against --epochs 3, each with
           an --out of its own, and compare the gap between training and
-          validation accuracy (README, exercise 5.4).
+          validation accuracy (chapter 5, exercise 5.4).
 """
 from common import cli, data, evaluation, plotting, training  # Before TensorFlow: it starts TensorFlow quietly.
 import keras

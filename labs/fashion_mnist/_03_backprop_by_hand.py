@@ -1,17 +1,17 @@
 """Backpropagation by hand at scale: a 784-30-10 sigmoid network on Fashion-MNIST.
 
 You will learn:
-- that the formulas of lab _07 (README (3.2)-(3.7)) scale from four XOR points
+- that the formulas of lab _07 (chapter 3, (3.2)-(3.7)) scale from four XOR points
   to 60,000 images unchanged: only the matrices grow
 - mini-batch training: each step uses 1,000 images, each epoch all of them
   once in a new random order
 - one-hot targets: the label 3 becomes the vector 0001000000, one output per class
 - how to write TensorBoard scalars yourself with tf.summary
 
-The network of the BPN section of the companion notes: 784 inputs, 30
-sigmoid hidden units, 10 sigmoid outputs, weights and biases drawn from a
-standard normal distribution, loss E = 1/2 * sum of (y - t)^2 over the batch
-and the outputs, learning rate 0.01, 10 epochs. Every step is written out in
+The network: 784 inputs, 30 sigmoid hidden units, 10 sigmoid outputs,
+weights and biases drawn from a standard normal distribution, loss
+E = 1/2 * sum of (y - t)^2 over the batch and the outputs, learning rate
+0.01, 10 epochs. Every step is written out in
 TensorFlow ops (no optimizer, no GradientTape): it is exactly -lr times the
 gradient of E, which a test checks against tf.GradientTape.
 
@@ -23,7 +23,7 @@ Expected: one line per epoch with train and test accuracy, climbing to a
           accuracy.png with both curves.
 Try:      --init xavier --learning-rate 0.003: weights scaled to the layer sizes
           (Glorot/Xavier) keep the sigmoids responsive, and test accuracy
-          reaches 83% (README, exercise 5.6).
+          reaches 83% (chapter 5, exercise 5.6).
 """
 from common import cli, data, plotting  # Before TensorFlow: it starts TensorFlow quietly.
 import matplotlib.pyplot as plt  # After common.plotting, which picks the backend.
@@ -32,7 +32,7 @@ import tensorflow as tf
 from common.errors import require_package
 
 NUM_HIDDEN = 30
-LEARNING_RATE = 0.01      # the notes' value
+LEARNING_RATE = 0.01
 BATCH_SIZE = 1_000
 NUM_EPOCHS = 10
 SMOKE_TRAIN_SIZE, SMOKE_TEST_SIZE = 5_000, 1_000
@@ -41,7 +41,7 @@ FIGURES = ("accuracy.png",)
 
 def add_arguments(parser):
     parser.add_argument("--init", choices=("normal", "xavier"), default="normal",
-                        help="starting weights: standard normal as in the notes, or Glorot/Xavier (default: normal)")
+                        help="starting weights: standard normal, or Glorot/Xavier (default: normal)")
     cli.add_epochs(parser, NUM_EPOCHS)
     cli.add_learning_rate(parser, LEARNING_RATE)
     parser.add_argument("--batch-size", type=cli.positive_int, default=BATCH_SIZE,
@@ -52,7 +52,7 @@ def add_arguments(parser):
 
 
 def init_params(num_inputs, num_hidden, num_outputs, dtype=tf.float32, init="normal") -> dict:
-    """Weights and biases from a standard normal distribution, as in the notes.
+    """Weights and biases from a standard normal distribution.
 
     With ``init="xavier"`` the weights are instead uniform in +-sqrt(6 / (fan_in + fan_out))
     (Glorot and Bengio, 2010) and the biases start at 0.

@@ -1,4 +1,4 @@
-"""MNIST with a multilayer perceptron: the tutorial's first Keras classifier, with checkpoints.
+"""MNIST with a multilayer perceptron, with checkpoints.
 
 You will learn:
 - what MNIST looks like: 28x28 grey images of handwritten digits, pixel values 0..255
@@ -10,13 +10,16 @@ You will learn:
   (cp-0005.weights.h5, ...) and the last of them is loaded into a fresh model
   for the final test
 
+The network and its checkpoints are those of TensorFlow's tutorials
+"TensorFlow 2 quickstart for beginners" and "Save and load models".
+
 Run:      python labs/mnist/_01_mlp.py
 Expected: an untrained validation accuracy near 10% (chance), one line per
           epoch, and a test accuracy of about 98% from the restored checkpoint;
           first_image.png, training_images.png and training_curves.png.
           Running it again continues from the saved state (--fresh starts over).
 Try:      --train-size 1000 --out outputs/mlp_1000 and watch training and
-          validation accuracy part ways (overfitting; README, exercise 5.1).
+          validation accuracy part ways (overfitting; chapter 5, exercise 5.1).
 """
 from common import cli, data, evaluation, plotting, training  # Before TensorFlow: it starts TensorFlow quietly.
 import keras
@@ -81,7 +84,8 @@ def main(args, run) -> dict:
                       validation_data=(x_val, y_val))
     plotting.save_figure(plotting.training_curves(history, "MNIST multilayer perceptron"), run.out, FIGURES[2])
 
-    # As the tutorial does: a fresh model, the latest checkpoint's weights, the test set once.
+    # As TensorFlow's tutorial "Save and load models" does: a fresh model, the latest checkpoint's
+    # weights, the test set once.
     # Only predicting, the fresh model needs no optimizer, so it is not compiled.
     latest = run.latest_weights()
     restored = build_model()

@@ -25,9 +25,9 @@ Expected: one line per epoch and a test accuracy of about 99.5-99.6% after 12
           confusion_matrix.png.
 Try:      --epochs 3 --augment-shift 0 against --epochs 3, each with an --out
           of its own, and compare the gap between training and validation
-          accuracy (README, exercise 5.3); --smoke --strategy mirrored
+          accuracy (chapter 5, exercise 5.3); --smoke --strategy mirrored
           --devices CPU:0,CPU:1 trains on two halves of the CPU at once
-          (README: "Running on GPUs and clusters").
+          (book/en/gpus-and-clusters.md).
 """
 from common import cli, data, paths, plotting, training  # Before TensorFlow: it starts TensorFlow quietly.
 import keras

@@ -1,4 +1,4 @@
-"""The handwriting tutorial's network: 784-64-16-10, Xavier start, plain SGD, early stopping.
+"""A narrow sigmoid network for MNIST: 784-64-16-10, Xavier start, plain SGD, early stopping.
 
 You will learn:
 - a deeper but narrow multilayer perceptron: two sigmoid hidden layers of 64
@@ -10,22 +10,21 @@ You will learn:
 - early stopping: train up to 40 epochs, stop when the validation loss has
   not improved for 3 epochs, and keep the best epoch's weights
 
-This is the network the draw-a-digit recognizer of the handwriting tutorial
-was trained with. Its state is saved every epoch, so an interrupted run
-continues where it stopped (--fresh starts over).
+Its state is saved every epoch, so an interrupted run continues where it
+stopped (--fresh starts over).
 
 Run:      python labs/mnist/_03_handwriting_network.py
 Expected: one line per epoch for all 40 epochs (the validation loss is
           still falling, so early stopping does not stop it), and a test
           accuracy of about 97.2%; training_curves.png.
 Try:      --learning-rate 0.02 --out outputs/sgd_0.02: steps ten times smaller,
-          still improving at epoch 40 (README, exercise 5.5).
+          still improving at epoch 40 (chapter 5, exercise 5.5).
 """
 from common import cli, data, evaluation, plotting, training  # Before TensorFlow: it starts TensorFlow quietly.
 import keras
 from keras import layers
 
-LEARNING_RATE = 0.2        # the tutorial's value
+LEARNING_RATE = 0.2
 BATCH_SIZE = 128
 MAX_EPOCHS = 40
 PATIENCE = 3

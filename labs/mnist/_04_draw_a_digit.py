@@ -34,7 +34,7 @@ Expected: the window shows the 28x28 image the network saw and its three best
 Try:      --examples my_digits --image my_digits writes ten digits drawn the
           way people draw them and reads them; then --image my_digits --naive
           reads them with the short recipe of many tutorials (grey, resize,
-          invert): compare (README, exercise 5.7).
+          invert): compare (chapter 5, exercise 5.7).
 """
 import argparse
 import shutil
