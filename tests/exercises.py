@@ -103,8 +103,10 @@ def module_constants(lab: str) -> set:
 # --- Numbers ---------------------------------------------------------------------------------
 
 def _without_code_and_math(markdown: str) -> str:
-    """Prose only: no fenced blocks, code spans, formulas, HTML tags or references to formulas and labs."""
+    """Prose only: no fenced blocks, code spans, formulas, HTML tags, link targets or references to formulas
+    and labs."""
     text = re.sub(r"```.*?```", " ", markdown, flags=re.DOTALL)
+    text = re.sub(r"\]\([^)\s]*\)", "] ", text)                                         # [text](5-mnist.md#...)
     text = re.sub(r"`[^`]*`", " ", text)
     text = re.sub(r"\$\$.*?\$\$", " ", text, flags=re.DOTALL)
     text = re.sub(r"\$[^$]*\$", " ", text)

@@ -130,7 +130,8 @@ def test_the_number_check_catches_a_changed_number():
     assert unprinted_numbers("w2 falls to −2, then", printed) == []
     assert unprinted_numbers("w2 falls to −3.0, then", printed) == []
     assert not is_printed("+2", 2.0, True, [-2.0]) and is_printed("2", 2.0, False, [-2.0])
-    # Formulas, code, references and lab names are not measurements.
+    # Formulas, code, references, link targets and lab names are not measurements.
+    assert unprinted_numbers("[the table](5-mnist.md#chapter-5-mnist-and-fashion-mnist)", printed) == []
     assert unprinted_numbers("By (3.6), $x = 0.8 x$ (`--epochs 7`); see lab _07 and exercise 3.4.", printed) == []
 
 
