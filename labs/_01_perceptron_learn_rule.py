@@ -7,7 +7,8 @@ You will learn:
   output equals the target
 
 A worked example: inputs x0 = 1, x1 = 0, x2 = -1,
-starting weights w0 = -5, w1 = 0, w2 = 0, learning rate 1, target t = 1.
+starting weights w0 = -5, w1 = 0, w2 = 0, learning rate 1, target t = 1
+(--learning-rate and --target change them).
 
 Run:      python labs/_01_perceptron_learn_rule.py
 Expected: the weights before each check, then "done" once y equals t:
@@ -16,14 +17,16 @@ Expected: the weights before each check, then "done" once y equals t:
           -1 0 -4
           done
 Try:      --learning-rate 0.5: steps half as long; count the updates it needs
-          now (chapter 1, exercise 1.1).
+          now (exercise 1.1).
+          --target -1: the output is already the target; what do the weights
+          do (exercise 1.2)?
 """
 from common import cli  # Imported before TensorFlow: it starts TensorFlow quietly.
 import tensorflow as tf
 
 INPUTS = [1.0, 0.0, -1.0]           # x0 (the constant bias input), x1, x2
 INITIAL_WEIGHTS = [-5.0, 0.0, 0.0]  # w0, w1, w2
-TARGET = 1.0                        # t, the label we want the perceptron to output
+TARGET = 1.0                        # t, the output we want: 1 or -1 (--target)
 LEARNING_RATE = 1.0                 # eta in the learning rule (1.2)
 MAX_STEPS = 100                     # a safety net in case the numbers above never converge
 FIGURES = ()                        # this lab prints; it draws nothing
@@ -31,6 +34,8 @@ FIGURES = ()                        # this lab prints; it draws nothing
 
 def add_arguments(parser):
     cli.add_learning_rate(parser, LEARNING_RATE, "lr in the learning rule")
+    parser.add_argument("--target", type=float, choices=(1.0, -1.0), default=TARGET, metavar="{1,-1}",
+                        help=f"t, the output the perceptron should learn to give (default: {TARGET:g})")
 
 
 def format_weights(weights) -> str:
@@ -53,12 +58,12 @@ def main(args) -> dict:
         print(format_weights(w))
         history.append(w.numpy().tolist())
         y = perceptron_output(x, w)
-        if y == TARGET:
+        if y == args.target:
             converged = True
             print("done")
             break
         # Formula (1.2): dw_i = lr * (t - y) * x_i, for every weight at once.
-        w.assign_add(args.learning_rate * (TARGET - y) * x)
+        w.assign_add(args.learning_rate * (args.target - y) * x)
     else:
         print(f"not done after {MAX_STEPS} updates")
     return {"converged": converged, "weights": history}

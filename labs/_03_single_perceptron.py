@@ -10,7 +10,8 @@ The data: (3,3) and (4,3) are labelled 1, (1,1) and (2,1) are
 labelled -1. The starting weights are random in [0, 1), from --seed.
 
 Run:      python labs/_03_single_perceptron.py
-Expected: "epoch: N" and "weights: [[w0] [w1] [w2]]" for each epoch, then
+Expected: the random starting weights, "weights: [[w0] [w1] [w2]]", then
+          "epoch: N" and the weights after each epoch, then
           "Finished" once all four points are on the right side (a handful of
           epochs), and how far the line is from each class (unevenly);
           saves single_perceptron.png with the points and the line.
@@ -77,6 +78,8 @@ def main(args) -> dict:
     # Random starting weights in [0, 1); cli.run_lab has seeded TensorFlow from --seed.
     W = tf.Variable(tf.random.uniform((3, 1), minval=0.0, maxval=1.0))
     learning_rate = tf.constant(args.learning_rate)
+    print("random start")
+    print("weights:", W.numpy())
     history = []
     converged = False
     for epoch in range(1, args.epochs + 1):

@@ -2,21 +2,28 @@
 
 You will learn:
 - the linear neuron: the same weighted sum as the perceptron, but the output
-  is the sum itself (the purelin activation, y = x) instead of its sign
-- the delta rule, dW = lr * X^T (T - Y) / N, which keeps moving the outputs
-  towards the targets even after every point is on the right side
+  is the sum itself (the purelin activation, f(s) = s, so Y = X W) instead of
+  its sign
+- the delta rule, dW = lr * X^T (T - Y) / N, a step downhill on half the mean
+  squared error (gradient descent, chapter 3), which keeps moving the outputs towards the targets even after every
+  point is on the right side
 - why this lab trains for a fixed budget of 100 epochs: the outputs only ever
   approach the targets +1 and -1 and never reach them exactly, so "stop when
   all are right" (lab _03's rule) would stop too early and "stop when the
   error is zero" would never stop
-- that the line it ends on sits more evenly between the classes than the
-  perceptron's
+- where it is heading: the least-squares weights, those with the smallest
+  squared error, which the lab computes directly to compare; for these four
+  points (a half turn about (2.5, 2) swaps the two classes) that line lies
+  midway between the classes, so the line it ends on sits more evenly than the
+  perceptron's; least squares in general does not look for the widest gap
 
 Run:      python labs/_04_linear_nn.py
-Expected: the squared error and weights every 10 epochs, the distances from
-          the final line to the nearest point of each class (nearly equal),
+Expected: the mean squared error and weights every 10 epochs, the distances
+          from the final line to the nearest point of each class (nearly
+          equal), the least-squares weights with their line's distances (equal),
           and linear_nn.png with the points and the line.
-Try:      --learning-rate 0.01 (after the same epochs the line is still moving);
+Try:      --learning-rate 0.01 (ten times smaller steps: after the same epochs
+          the line is far behind);
           --learning-rate 0.3 (the weights blow up: the step is too large).
 """
 from common import cli, geometry, graph, plotting  # Before TensorFlow: it starts TensorFlow quietly.
@@ -47,7 +54,7 @@ def train_epochs(X, T, W, learning_rate, num_epochs):
     """Run ``num_epochs`` delta-rule updates of W; return the mean squared error after them."""
     N = tf.cast(tf.shape(X)[0], X.dtype)
     for _ in tf.range(num_epochs):
-        Y = X @ W                                             # (N, 1), purelin: y = x, formula (2.1)
+        Y = X @ W                                             # (N, 1), purelin: f(s) = s, formula (2.1)
         W.assign_add(learning_rate * tf.transpose(X) @ (T - Y) / N)  # (3, 1), the delta rule
     return tf.reduce_mean(tf.square(T - X @ W))
 
@@ -90,8 +97,14 @@ def main(args) -> dict:
     print("outputs:", np.round(outputs, 4))
     margins = geometry.class_margins(weights, np.array(INPUTS)[:, 1:], TARGETS)
     print(geometry.describe_margins(margins))
+    # Where the delta rule is heading: the weights with the least squared error, solved for directly.
+    best = np.linalg.lstsq(np.array(INPUTS), np.array(TARGETS), rcond=None)[0].reshape(-1)
+    best_margins = geometry.class_margins(best, np.array(INPUTS)[:, 1:], TARGETS)
+    print(f"heading for the least-squares weights: {np.round(best, 4) + 0.0}")
+    print(geometry.describe_margins(best_margins).replace("from the line", "from their line"))
     draw(args.out, weights, f"Linear network after {done} epochs")
-    return {"epochs": done, "weights": weights, "loss": loss, "outputs": outputs, "margins": margins}
+    return {"epochs": done, "weights": weights, "loss": loss, "outputs": outputs, "margins": margins,
+            "least_squares_weights": best}
 
 
 if __name__ == "__main__":

@@ -5,8 +5,9 @@ You will learn:
   (0,1) and (1,0) in the other
 - that a linear network, whatever its weights, draws a straight line, and no
   straight line puts the four XOR points on their correct sides
-- what the delta rule does when it cannot succeed: it settles on the line
-  with the least squared error, which is close to predicting 0 for everything
+- what the delta rule does when it cannot succeed: it still heads for the
+  weights with the least squared error, which for XOR are all 0, so it comes
+  to predict 0 for every point
 
 The network and rule are lab _04's (purelin activation, dW = lr * X^T (T - Y) / N,
 learning rate 0.1, 100 epochs); only the data change.

@@ -10,7 +10,7 @@ You will learn:
 
 Inputs (0,0), (0,1), (1,0), (1,1) with targets 0, 1, 1, 0; weights start
 uniform in [0, 1), biases at 0; learning rate 0.1; every epoch uses all four
-samples. The loss is half the mean squared error.
+samples. The cost J is half the mean squared error, (1/2N) sum (t - y)^2.
 
 Run:      python labs/_07_bp_xor.py
 Expected: "epochs N loss L" every 5,000 epochs, the loss falling below 0.001;
@@ -55,32 +55,33 @@ def init_params(num_inputs, num_hidden, num_outputs, dtype=tf.float32) -> dict:
 
 
 def forward(X, params):
-    """Formula (3.2): L1 = f(X W1 + b1), Y = f(L1 W2 + b2), with f the sigmoid."""
+    """Formula (3.2): L1 = f(Z1), Z1 = X W1 + b1; Y = f(Z2), Z2 = L1 W2 + b2; f the sigmoid."""
     L1 = tf.sigmoid(X @ params["W1"] + params["b1"])     # (N, 10)
     Y = tf.sigmoid(L1 @ params["W2"] + params["b2"])     # (N, 1)
     return L1, Y
 
 
 def loss(T, Y):
-    """Formula (3.3): E = mean((T - Y)^2) / 2."""
+    """Formula (3.3): J = mean((T - Y)^2) / 2, half the mean squared error."""
     return tf.reduce_mean(tf.square(T - Y)) / 2
 
 
 def weight_steps(X, T, params, learning_rate) -> dict:
     """The backpropagation steps for every parameter, from formulas (3.4)-(3.7).
 
-    The sigmoid's derivative is f'(net) = f(net) * (1 - f(net)), so it comes
-    from the layer's output without recomputing net.
+    The sigmoid's derivative is f'(z) = f(z) * (1 - f(z)), so it comes from
+    the layer's output without recomputing z. Each delta is -N dJ/dZ of its
+    layer, so every step below is -learning_rate * dJ/d(parameter).
     """
     N = tf.cast(tf.shape(X)[0], X.dtype)
     L1, Y = forward(X, params)
-    delta_L2 = (T - Y) * Y * (1 - Y)                                  # (N, 1),  formula (3.4)
-    delta_L1 = (delta_L2 @ tf.transpose(params["W2"])) * L1 * (1 - L1)  # (N, 10), formula (3.5)
+    delta_2 = (T - Y) * Y * (1 - Y)                                 # (N, 1),  formula (3.4)
+    delta_1 = (delta_2 @ tf.transpose(params["W2"])) * L1 * (1 - L1)  # (N, 10), formula (3.5)
     return {
-        "W2": learning_rate * tf.transpose(L1) @ delta_L2 / N,        # (10, 1), formula (3.6)
-        "W1": learning_rate * tf.transpose(X) @ delta_L1 / N,         # (2, 10), formula (3.6)
-        "b2": learning_rate * tf.reduce_mean(delta_L2, axis=0),       # (1,),    formula (3.7)
-        "b1": learning_rate * tf.reduce_mean(delta_L1, axis=0),       # (10,),   formula (3.7)
+        "W2": learning_rate * tf.transpose(L1) @ delta_2 / N,         # (10, 1), formula (3.6)
+        "W1": learning_rate * tf.transpose(X) @ delta_1 / N,          # (2, 10), formula (3.6)
+        "b2": learning_rate * tf.reduce_mean(delta_2, axis=0),        # (1,),    formula (3.7)
+        "b1": learning_rate * tf.reduce_mean(delta_1, axis=0),        # (10,),   formula (3.7)
     }
 
 
@@ -119,7 +120,7 @@ def draw(out_dir, curve, params):
     epochs, losses = zip(*curve)
     ax_loss.semilogy(epochs, losses, color="tab:red")
     ax_loss.set_xlabel("epoch")
-    ax_loss.set_ylabel("loss (MSE / 2, log scale)")
+    ax_loss.set_ylabel("loss J = MSE / 2 (log scale)")
     ax_loss.set_title("Training loss")
     ax_loss.grid(True, which="both", alpha=0.3)
 

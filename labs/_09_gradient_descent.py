@@ -2,23 +2,23 @@
 
 You will learn:
 - automatic differentiation: TensorFlow records the computation and gives
-  the derivative, here dy/dx of y = x^2 at x = 3
-- the update rule x <- x - learning_rate * dJ/dx (chapter 3's formula (3.1)),
+  the derivative, here dJ/dw of J = w^2 at w = 3
+- the update rule w <- w - learning_rate * dJ/dw (chapter 3's formula (3.1)),
   in one variable and in two
 - what the learning rate does: too large bounces or zig-zags, too small crawls
 - why the starting point matters: on a surface with two valleys, two
   starts can end in different minima (a local and the global one)
 
-The worked examples: J(x) = x^2 from x = 1.2 with a learning rate of 0.3,
-and J(x, y) = x^2 + sin^2(y) from (3, 1) with 0.1, both stopping when
-J < 0.01.
+The worked examples: J(w) = w^2 from w = 1.2 with a learning rate of 0.3,
+and J(w1, w2) = w1^2 + sin^2(w2) from (3, 1) with 0.1, both stopping when
+J < 0.01. The variables are called w because gradient descent moves weights.
 
 Run:      python labs/_09_gradient_descent.py
-Expected: dy/dx = 6 at x = 3; x = 0.48, 0.192, 0.0768 (J = 0.005898);
+Expected: dJ/dw = 6 at w = 3; w = 0.48, 0.192, 0.0768 (J = 0.005898);
           16 steps to (0.084442, 0.050819) with J = 0.009711; the step
           counts of four learning rates; two starts ending in two minima;
           four figures.
-Try:      --learning-rate 0.9 and watch J = x^2 zig-zag; --learning-rate 0.05.
+Try:      --learning-rate 0.9 and watch J = w^2 zig-zag; --learning-rate 0.05.
 """
 from common import cli, plotting  # Before TensorFlow: it starts TensorFlow quietly.
 import matplotlib.pyplot as plt  # After common.plotting, which picks the backend.
@@ -40,26 +40,26 @@ FIGURES = ("gradient_descent_1d.png", "gradient_descent_2d.png", "learning_rates
 
 
 def add_arguments(parser):
-    cli.add_learning_rate(parser, ONE_VARIABLE_RATE, "the step size on J(x) = x^2")
+    cli.add_learning_rate(parser, ONE_VARIABLE_RATE, "the step size on J(w) = w^2")
 
 
 # --- Automatic differentiation ---------------------------------------------------
 
-def derivative_of_square(x_value: float):
-    """y = x^2 and dy/dx at x, the derivative from tf.GradientTape."""
-    x = tf.Variable(x_value)
+def derivative_of_square(w_value: float):
+    """J = w^2 and dJ/dw at w, the derivative from tf.GradientTape."""
+    w = tf.Variable(w_value)
     with tf.GradientTape() as tape:
-        y = x * x
-    return float(y), float(tape.gradient(y, x))
+        cost = w * w
+    return float(cost), float(tape.gradient(cost, w))
 
 
 # --- The cost functions ---------------------------------------------------------------
 
-def square(x):
-    return x * x
+def square(w):
+    return w * w
 
 
-def x_squared_plus_sin_squared(point):
+def w1_squared_plus_sin_squared_w2(point):
     return point[0] ** 2 + tf.sin(point[1]) ** 2
 
 
@@ -103,20 +103,20 @@ def steps_needed(costs, stop_below: float):
 def draw_one_variable(out_dir, points, learning_rate):
     fig, ax = plt.subplots(figsize=(6, 4))
     grid = np.linspace(-1.4, 1.4, 200)
-    ax.plot(grid, grid ** 2, color="0.5", label="$J(x) = x^2$")
+    ax.plot(grid, grid ** 2, color="0.5", label="$J(w) = w^2$")
     ax.plot(points, points ** 2, "o-", color="tab:red", label=f"steps, learning rate {learning_rate:g}")
-    ax.set(xlabel="x", ylabel="J(x)", title="Gradient descent on $J(x) = x^2$")
+    ax.set(xlabel="w", ylabel="J(w)", title="Gradient descent on $J(w) = w^2$")
     ax.legend()
     return plotting.save_figure(fig, out_dir, FIGURES[0])
 
 
 def draw_two_variables(out_dir, points):
     fig, ax = plt.subplots(figsize=(6, 5))
-    x, y = np.meshgrid(np.linspace(-3.5, 3.5, 200), np.linspace(-2, 2, 200))
-    contours = ax.contour(x, y, x ** 2 + np.sin(y) ** 2, levels=20, cmap="viridis")
+    w1, w2 = np.meshgrid(np.linspace(-3.5, 3.5, 200), np.linspace(-2, 2, 200))
+    contours = ax.contour(w1, w2, w1 ** 2 + np.sin(w2) ** 2, levels=20, cmap="viridis")
     ax.clabel(contours, fontsize=7)
     ax.plot(points[:, 0], points[:, 1], "o-", color="tab:red", markersize=4, label="gradient descent path")
-    ax.set(xlabel="x", ylabel="y", title=r"$J(x, y) = x^2 + \sin^2 y$ from (3, 1), learning rate 0.1")
+    ax.set(xlabel="$w_1$", ylabel="$w_2$", title=r"$J(w_1, w_2) = w_1^2 + \sin^2 w_2$ from (3, 1), learning rate 0.1")
     ax.legend()
     return plotting.save_figure(fig, out_dir, FIGURES[1])
 
@@ -130,8 +130,8 @@ def draw_learning_rates(out_dir, runs):
         ax.plot(grid, grid ** 2, color="0.6")
         ax.plot(shown, shown ** 2, "o-", color="tab:red", markersize=4)
         verdict = f"J < 0.01 after {steps} steps" if steps is not None else f"never ({MAX_STEPS} steps)"
-        ax.set(title=f"learning rate {rate:g}\n{verdict}", xlabel="x")
-    axes[0].set_ylabel("J(x) = x²")
+        ax.set(title=f"learning rate {rate:g}\n{verdict}", xlabel="w")
+    axes[0].set_ylabel("J(w) = w²")
     return plotting.save_figure(fig, out_dir, FIGURES[2])
 
 
@@ -150,36 +150,36 @@ def draw_valleys(out_dir, paths):
 
 def main(args) -> dict:
     # Automatic differentiation.
-    y, slope = derivative_of_square(3.0)
-    print(f"y = x^2 at x = 3: y = {y:g}, dy/dx = {slope:g} (tf.GradientTape)")
+    cost, slope = derivative_of_square(3.0)
+    print(f"J = w^2 at w = 3: J = {cost:g}, dJ/dw = {slope:g} (tf.GradientTape)")
 
-    # One variable: x <- x - learning_rate * 2x, until J < 0.01.
-    print(f"\nJ(x) = x^2 from x = {ONE_VARIABLE_START}, learning rate {args.learning_rate:g}, until J < {STOP_BELOW}:")
+    # One variable: w <- w - learning_rate * 2w, until J < 0.01.
+    print(f"\nJ(w) = w^2 from w = {ONE_VARIABLE_START}, learning rate {args.learning_rate:g}, until J < {STOP_BELOW}:")
     one_points, one_costs = descend(square, ONE_VARIABLE_START, args.learning_rate, MAX_STEPS, STOP_BELOW)
-    for step, (x, cost) in enumerate(zip(one_points[1:], one_costs[1:]), start=1):
-        print(f"step {step:2d}  x = {x:.6f}  J = {cost:.6f}")
+    for step, (w, cost) in enumerate(zip(one_points[1:], one_costs[1:]), start=1):
+        print(f"step {step:2d}  w = {w:.6f}  J = {cost:.6f}")
     draw_one_variable(args.out, one_points, args.learning_rate)
 
     # Two variables: the same rule on both coordinates at once.
-    print(f"\nJ(x, y) = x^2 + sin^2(y) from {TWO_VARIABLE_START}, learning rate {TWO_VARIABLE_RATE}, "
+    print(f"\nJ(w1, w2) = w1^2 + sin^2(w2) from {TWO_VARIABLE_START}, learning rate {TWO_VARIABLE_RATE}, "
           f"until J < {STOP_BELOW}:")
-    two_points, two_costs = descend(x_squared_plus_sin_squared, TWO_VARIABLE_START, TWO_VARIABLE_RATE,
+    two_points, two_costs = descend(w1_squared_plus_sin_squared_w2, TWO_VARIABLE_START, TWO_VARIABLE_RATE,
                                     MAX_STEPS, STOP_BELOW)
-    print(f"{'step':>4s} {'x':>10s} {'y':>10s} {'J(x, y)':>10s}")
-    for step, ((x, y), cost) in enumerate(zip(two_points, two_costs)):
-        print(f"{step:4d} {x:10.6f} {y:10.6f} {cost:10.6f}")
+    print(f"{'step':>4s} {'w1':>10s} {'w2':>10s} {'J(w1, w2)':>10s}")
+    for step, ((w1, w2), cost) in enumerate(zip(two_points, two_costs)):
+        print(f"{step:4d} {w1:10.6f} {w2:10.6f} {cost:10.6f}")
     draw_two_variables(args.out, two_points)
 
-    # Four learning rates on J = x^2, each from x = 1.2.
-    print(f"\nLearning rates on J(x) = x^2 from x = {ONE_VARIABLE_START} (steps until J < {STOP_BELOW}):")
+    # Four learning rates on J = w^2, each from w = 1.2.
+    print(f"\nLearning rates on J(w) = w^2 from w = {ONE_VARIABLE_START} (steps until J < {STOP_BELOW}):")
     runs = {rate: descend(square, ONE_VARIABLE_START, rate, MAX_STEPS) for rate in COMPARED_RATES}
     step_counts = {}
     for rate, (points, costs) in runs.items():
         steps = steps_needed(costs, STOP_BELOW)
         step_counts[rate] = steps
-        first = ", ".join(f"{x:.4g}" for x in points[1:5])
+        first = ", ".join(f"{w:.4g}" for w in points[1:5])
         verdict = f"{steps} steps" if steps is not None else f"never in {MAX_STEPS} steps"
-        print(f"learning rate {rate:3.1f}: {verdict:>18s}; x = {first}, ...")
+        print(f"learning rate {rate:3.1f}: {verdict:>18s}; w = {first}, ...")
     draw_learning_rates(args.out, runs)
 
     # Local against global minimum.

@@ -4,7 +4,8 @@ You will learn:
 - nine activations (sigmoid, tanh, softsign, ReLU, leaky ReLU, step, sign,
   linear, softmax) and their derivatives, all taken by tf.GradientTape
 - the largest derivative of each S-shaped function: sigmoid 0.25, tanh and
-  softsign 1; backpropagation multiplies by one of these at every layer
+  softsign 1; backpropagation multiplies by the activation's derivative at
+  every layer
 - softmax turns scores into probabilities: [2.0, 1.0, 0.1] -> [0.659, 0.242, 0.099]
 - vanishing and exploding gradients: the gradient at each layer of a deep
   network, with sigmoid (it shrinks layer after layer), with ReLU (it holds),
@@ -71,15 +72,17 @@ def softmax_and_jacobian(scores):
 def layer_gradient_norms(activation, depth: int, weight_scale: float, seed: int):
     """The size of the learning signal at each layer of a deep network, first layer first.
 
-    The learning signal of layer l is delta_l = dLoss/dz_l, the gradient with
-    respect to the layer's input to its activation (chapter 3's formulas (3.4) and
-    (3.5)); its weights change by (inputs)^T delta_l. Going back one layer
+    The learning signal of layer l is dJ/dZ_l, the gradient of the cost with
+    respect to the layer's weighted sum Z_l, the input to its activation
+    (chapter 3's lab _07 works with delta_l = -N dJ/dZ_l, formulas (3.4) and
+    (3.5)); its weights' gradient is (inputs)^T dJ/dZ_l. Going back one layer
     multiplies it by that layer's weights and by the activation's derivative.
 
-    Weights are drawn N(0, weight_scale^2 / fan_in): scale 1 is Xavier's for
-    sigmoid, sqrt(2) is He's for ReLU. The loss is the mean squared error
-    against random targets; only how the signal changes from layer to layer
-    matters.
+    Weights are drawn from a normal distribution with mean 0 and variance
+    weight_scale^2 / fan_in: scale 1 is Glorot's (Xavier's) for sigmoid, here
+    where fan_in = fan_out, and sqrt(2) is He's for ReLU. The cost J is the
+    mean squared error against random targets; only how the signal changes
+    from layer to layer matters.
     """
     rng = tf.random.Generator.from_seed(seed)
     x = rng.normal((BATCH, WIDTH))
@@ -129,7 +132,7 @@ def draw_gradient_flow(out_dir, norms: dict):
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for name, values in norms.items():
         ax.semilogy(range(1, len(values) + 1), values, "o-", label=name)
-    ax.set(xlabel="layer (1 = next to the input)", ylabel="norm of the learning signal δ (log scale)",
+    ax.set(xlabel="layer (1 = next to the input)", ylabel="norm of the learning signal dJ/dz (log scale)",
            title="The learning signal reaching each layer of a deep network")
     ax.legend()
     return plotting.save_figure(fig, out_dir, FIGURES[1])
@@ -154,7 +157,7 @@ def main(args) -> dict:
                 "ReLU, weights x2": (tf.nn.relu, 2 * np.sqrt(2.0))}
     norms = {name: layer_gradient_norms(activation, args.depth, scale, args.seed)
              for name, (activation, scale) in networks.items()}
-    print(f"\nLearning signal |dLoss/dz| at each layer of a {args.depth}-layer network ({WIDTH} units wide):")
+    print(f"\nLearning signal |dJ/dz| at each layer of a {args.depth}-layer network ({WIDTH} units wide):")
     print(f"{'layer':>5s} " + " ".join(f"{name:>17s}" for name in norms))
     for layer in range(args.depth):
         print(f"{layer + 1:5d} " + " ".join(f"{values[layer]:17.3e}" for values in norms.values()))

@@ -7,16 +7,18 @@ You will learn:
 - the same in one dimension: a regression curve from tanh, a broken line from ReLU
 
 The data: two classes that no line separates, a disc of points inside a
-ring, and for the regression y = sin(2x) on [-2, 2] plus noise. Each network
-has 6 neurons per hidden layer and is trained by Adam on the whole data set
-at once, with the same seed. They compute in float64: in float32 the
-last printed digits after 1,500 steps depend on the processor's
-instructions (AVX2 or AVX-512 add the same sums in other orders).
+ring, and for the regression targets t = sin(2x) on [-2, 2] plus noise.
+Each network has 6 neurons per hidden layer and is trained by Adam
+(gradient descent that divides each weight's step by the size of its
+recent gradients; lab _15 explains it) on the whole data set at once, with the
+same seed. They compute in float64: in float32 the last printed digits
+after 1,500 steps depend on the processor's instructions (AVX2 or AVX-512
+add the same sums in other orders).
 
 Run:      python labs/_14_decision_boundaries.py
 Expected: the accuracy of each of the four classifiers (all above 95%) and
-          the error of the two regressions; decision_boundaries.png and
-          regression_curves.png.
+          the error of the two regressions, next to that of the true curve
+          sin(2x) itself; decision_boundaries.png and regression_curves.png.
 Try:      --hidden-units 3 and see the ReLU network's corners; --hidden-units 20.
 """
 from common import cli, graph, plotting  # Before TensorFlow: it starts TensorFlow quietly.
@@ -132,7 +134,7 @@ def main(args) -> dict:
     draw_boundaries(args.out, points, labels, classifiers)
 
     x, y = make_curve(args.seed)
-    print(f"\nRegression of y = sin(2x) + noise (noise variance {REGRESSION_NOISE ** 2:.4f}), 2 hidden layers:")
+    print(f"\nRegression of t = sin(2x) + noise (noise variance {REGRESSION_NOISE ** 2:.4f}), 2 hidden layers:")
     curves, errors = {}, {}
     for activation in ACTIVATION_NAMES:
         model = build(1, 2, args.hidden_units, activation, args.seed)
@@ -141,8 +143,10 @@ def main(args) -> dict:
         curves[activation] = (model, error)
         errors[activation] = error
         print(f"{activation:4s}: mean squared error {error:.4f}")
+    true_error = float(np.mean((np.sin(2 * x) - y) ** 2))  # Below it, a fit follows the noise of these points.
+    print(f"the true curve sin(2x) itself: mean squared error {true_error:.4f}")
     draw_curves(args.out, x, y, curves)
-    return {"accuracies": accuracies, "regression_errors": errors,
+    return {"accuracies": accuracies, "regression_errors": errors, "true_curve_error": true_error,
             "models": {key: model for key, (model, _) in classifiers.items()},
             "curves": {key: model for key, (model, _) in curves.items()}}
 

@@ -1,27 +1,29 @@
 """Regularization: dropout worked in numbers, then four ways to train a network that overfits.
 
 You will learn:
-- dropout: during training each hidden unit is kept with probability
-  keep_prob and the kept ones are scaled by 1/keep_prob, so the next layer
-  sees the same total on average; at test time everything is kept
+- dropout: during training each hidden unit is dropped (set to zero) with
+  probability p, the drop rate, and the kept ones are scaled by 1/(1 - p), so
+  the next layer sees the same total on average; at test time everything is kept
 - overfitting: a large network trained on few examples learns them by heart,
   and the gap between training and validation error shows it
-- three cures and what they do to the gap: L2 weight decay (a penalty on
+- three cures and what they do to the gap: an L2 penalty in the loss (on
   large weights), dropout, and early stopping (keep the weights from the
-  epoch where validation was best)
+  step where the validation loss was lowest)
 
 Part 1 is a small dropout example worked in numbers: three samples of four
 features, hidden weights 4x3 and output weights 3x2, ReLU hidden layer, zero
 biases. Part 2 trains a 784-256-256-10 network on 1,000 MNIST training
-images, with 2,000 others held out for validation, in float64 so that the
-table is the same on any processor (in float32 its last digits depend on
-the processor's instructions, as in lab _14).
+images, with 2,000 others held out for validation (never trained on, only
+used to measure the error on images the network has not learned), in
+float64 so that the table is the same on any processor (in float32 its last
+digits depend on the processor's instructions, as in lab _14).
 
 Run:      python labs/_16_regularization.py
 Expected: the logits with every unit kept and with a fixed dropout
           mask; a table of training and validation error for the four runs
-          (the gap narrows with each cure); regularization.png.
-Try:      --l2 0.01 (stronger decay) and --dropout 0.2 (weaker dropout).
+          (the gap narrows with each cure) and the step whose weights early
+          stopping kept; regularization.png.
+Try:      --l2 0.01 (a stronger penalty) and --dropout 0.2 (weaker dropout).
 """
 from common import cli, data, graph, plotting  # Before TensorFlow: it starts TensorFlow quietly.
 import matplotlib.pyplot as plt  # After common.plotting, which picks the backend.
@@ -33,7 +35,7 @@ import tensorflow as tf
 FEATURES = [[0.0, 2.0, 3.0, 4.0], [0.1, 0.2, 0.3, 0.4], [11.0, 12.0, 13.0, 14.0]]
 HIDDEN_WEIGHTS = [[0.1, 0.2, 0.4], [0.4, 0.6, 0.6], [0.5, 0.9, 0.1], [0.8, 0.2, 0.8]]
 OUTPUT_WEIGHTS = [[0.1, 0.6], [0.2, 0.1], [0.7, 0.9]]
-KEEP_PROBABILITY = 0.5
+EXAMPLE_DROP_RATE = 0.5       # p, the share of units dropped; the keep probability is 1 - p.
 # One fixed mask (1 = kept), so the numbers can be checked by hand.
 FIXED_MASK = [[1.0, 0.0, 1.0], [0.0, 1.0, 1.0], [1.0, 1.0, 0.0]]
 
@@ -51,19 +53,19 @@ FIGURES = ("regularization.png",)
 
 def add_arguments(parser):
     parser.add_argument("--l2", type=cli.positive_float, default=L2_FACTOR,
-                        help=f"the L2 penalty factor (default: {L2_FACTOR:g})")
+                        help=f"the L2 penalty factor lambda in the loss (default: {L2_FACTOR:g})")
     parser.add_argument("--dropout", type=cli.fraction, default=DROPOUT_RATE,
-                        help=f"the share of hidden units dropped (default: {DROPOUT_RATE:g})")
+                        help=f"the drop rate p, the share of hidden units dropped (default: {DROPOUT_RATE:g})")
     cli.add_epochs(parser, NUM_STEPS, "full-batch training steps per run", flag="--steps")
 
 
 # --- Part 1: dropout in numbers --------------------------------------------------------
 
-def logits_with_dropout(mask=None, keep_probability: float = 1.0):
-    """Part 1's two-layer network; ``mask`` (1 = kept) applied to the hidden layer, kept units / keep_prob."""
+def logits_with_dropout(mask=None, rate: float = 0.0):
+    """Part 1's two-layer network; ``mask`` (1 = kept) applied to the hidden layer, kept units / (1 - rate)."""
     hidden = tf.nn.relu(tf.constant(FEATURES) @ tf.constant(HIDDEN_WEIGHTS))     # (3, 3)
     if mask is not None:
-        hidden = hidden * tf.constant(mask) / keep_probability
+        hidden = hidden * tf.constant(mask) / (1.0 - rate)
     return hidden.numpy(), (hidden @ tf.constant(OUTPUT_WEIGHTS)).numpy()      # (3, 2)
 
 
@@ -95,11 +97,12 @@ def error_and_loss(model, x, y):
 
 
 def train_run(model, train, validation, steps: int, early_stopping: bool = False):
-    """Full-batch Adam, evaluated every EVALUATE_EVERY steps; returns the history and the steps taken."""
+    """Full-batch Adam, evaluated every EVALUATE_EVERY steps; returns the history and the step whose weights
+    the model ends with (with early stopping, the step of the lowest validation loss)."""
     loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True, dtype=DTYPE)
     run = graph.step_runner(model, loss, keras.optimizers.Adam(LEARNING_RATE))
     history = {"step": [], "train_error": [], "validation_error": [], "validation_loss": []}
-    best_loss, best_weights, waited = np.inf, None, 0
+    best_loss, best_weights, best_step, waited = np.inf, None, None, 0
     for step in range(EVALUATE_EVERY, steps + 1, EVALUATE_EVERY):
         run(*train, tf.constant(EVALUATE_EVERY))
         train_error, _ = error_and_loss(model, *train)
@@ -108,13 +111,13 @@ def train_run(model, train, validation, steps: int, early_stopping: bool = False
             history[key].append(value)
         if early_stopping:
             if validation_loss < best_loss:
-                best_loss, best_weights, waited = validation_loss, model.get_weights(), 0
+                best_loss, best_weights, best_step, waited = validation_loss, model.get_weights(), step, 0
             else:
                 waited += 1
                 if waited >= PATIENCE:
-                    model.set_weights(best_weights)      # Back to the best epoch.
-                    break
-    return history
+                    model.set_weights(best_weights)      # Back to the best step.
+                    return history, best_step
+    return history, history["step"][-1]
 
 
 def draw(out_dir, histories: dict, final: dict):
@@ -137,11 +140,12 @@ def main(args) -> dict:
     hidden, logits = logits_with_dropout()
     print("hidden layer, every unit kept:\n" + np.array2string(hidden, precision=4, suppress_small=True))
     print("logits, every unit kept:\n" + np.array2string(logits, precision=4, suppress_small=True))
-    dropped_hidden, dropped_logits = logits_with_dropout(FIXED_MASK, KEEP_PROBABILITY)
-    print(f"with keep_prob {KEEP_PROBABILITY} and the mask {FIXED_MASK}: kept units doubled, dropped ones 0")
+    dropped_hidden, dropped_logits = logits_with_dropout(FIXED_MASK, EXAMPLE_DROP_RATE)
+    print(f"with drop rate p = {EXAMPLE_DROP_RATE} and the mask {FIXED_MASK} (1 = kept): "
+          f"kept units times 1/(1 - p) = {1 / (1 - EXAMPLE_DROP_RATE):g}, dropped ones 0")
     print("hidden layer:\n" + np.array2string(dropped_hidden, precision=4, suppress_small=True))
     print("logits:\n" + np.array2string(dropped_logits, precision=4, suppress_small=True))
-    sample = tf.nn.dropout(tf.constant(hidden), rate=1 - KEEP_PROBABILITY, seed=args.seed).numpy()
+    sample = tf.nn.dropout(tf.constant(hidden), rate=EXAMPLE_DROP_RATE, seed=args.seed).numpy()
     kept = sample != 0
     print(f"tf.nn.dropout kept {int(kept.sum())} of {kept.size} units this time, each multiplied by "
           f"{float(np.mean(sample[kept] / hidden[kept])):g}")
@@ -164,17 +168,25 @@ def main(args) -> dict:
           f"{'train':>8s} {'valid.':>8s} {'gap':>7s}")
     histories, final = {}, {}
     for name, (model, early_stopping) in runs.items():
-        history = train_run(model, train, validation, steps, early_stopping)
+        history, weights_step = train_run(model, train, validation, steps, early_stopping)
         train_error, train_loss = error_and_loss(model, *train)
         validation_error, validation_loss = error_and_loss(model, *validation)
         histories[name] = history
         final[name] = {"train_error": train_error, "validation_error": validation_error,
                        "gap": validation_error - train_error, "steps": history["step"][-1],
+                       "weights_step": weights_step,
                        "train_loss": train_loss, "validation_loss": validation_loss,
                        "loss_gap": validation_loss - train_loss}
         print(f"{name:16s} {history['step'][-1]:5d} {train_error:7.1%} {validation_error:7.1%} "
               f"{validation_error - train_error:7.1%} {train_loss:8.3f} {validation_loss:8.3f} "
               f"{validation_loss - train_loss:7.3f}")
+    stopped = final["early stopping"]
+    if stopped["weights_step"] < stopped["steps"]:
+        print(f"early stopping ran {stopped['steps']} steps and went back to the weights of step "
+              f"{stopped['weights_step']}, where the validation loss was lowest")
+    else:
+        print(f"early stopping never stopped: it saw no {PATIENCE} evaluations in a row without a lower "
+              f"validation loss in {stopped['steps']} steps")
     draw(args.out, histories, final)
     return {"hidden": hidden, "logits": logits, "dropped_hidden": dropped_hidden, "dropped_logits": dropped_logits,
             "dropout_sample": sample, "runs": final}

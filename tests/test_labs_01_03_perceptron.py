@@ -42,6 +42,37 @@ def test_lab_01_and_02_follow_the_learning_rule_for_another_rate(run_lab_main):
     np.testing.assert_allclose(np.array(matrix["weights"])[:, :, 0], expected)
 
 
+def test_lab_01_learns_the_target_of_the_flag(run_lab_main):
+    # t = -1: the first output, sign(-5) = -1, is already the target, so the rule changes nothing.
+    already_right = run_lab_main(LAB_01, "--target", "-1")
+    assert already_right["converged"] and already_right["weights"] == [[-5.0, 0.0, 0.0]]
+    # t = 1 is the default, written out: the tutorial's three weight vectors.
+    assert run_lab_main(LAB_01, "--target", "1")["weights"] == [[-5, 0, 0], [-3, 0, -2], [-1, 0, -4]]
+
+
+def test_lab_01_refuses_a_target_the_sign_cannot_give(tmp_path):
+    result = run_script(LAB_01, "--target", "0.5", "--out", str(tmp_path), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "--target" in result.stderr and "invalid choice" in result.stderr
+
+
+def test_lab_03_prints_its_start_and_steps_by_the_batch_rule(run_lab_main, capsys):
+    # The printed start is what the first epoch updated: epoch 1 = start + lr * X^T (T - sign(X start)) / N.
+    result = run_lab_main(LAB_03)
+    printed = capsys.readouterr().out
+    assert printed.index("random start\nweights:") < printed.index("epoch: 1\n")
+    lab = load_lab(LAB_03)
+    X, T = np.array(lab.INPUTS), np.array(lab.TARGETS)
+    start = np.array([float(value) for value in
+                      printed.split("random start\nweights:")[1].split("epoch:")[0].replace("[", " ")
+                      .replace("]", " ").split()]).reshape(3, 1)
+    first = np.array([float(value) for value in
+                      printed.split("epoch: 1\nweights:")[1].split("epoch:")[0].replace("[", " ")
+                      .replace("]", " ").split()]).reshape(3, 1)
+    np.testing.assert_allclose(first, start + 0.1 * X.T @ (T - np.sign(X @ start)) / len(X), rtol=1e-6)
+    assert result["converged"]
+
+
 def test_lab_03_update_is_the_batch_rule():
     lab = load_lab(LAB_03)
     X = np.array(lab.INPUTS, dtype=np.float32)

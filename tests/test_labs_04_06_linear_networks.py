@@ -39,6 +39,18 @@ def test_linear_network_line_sits_more_evenly_than_the_perceptrons(run_lab_main,
     assert min(linear["margins"]) / max(linear["margins"]) > 0.75
 
 
+def test_linear_network_heads_for_the_least_squares_weights(run_lab_main, capsys):
+    # The delta rule is gradient descent on half the mean squared error, so it heads for the least-squares
+    # weights; for these four points they fit exactly, w = (-2, 0, 1): the line x2 = 2, 1 from every point.
+    result = run_lab_main(LAB_04, "--epochs", "3000")
+    printed = capsys.readouterr().out
+    np.testing.assert_allclose(result["least_squares_weights"], [-2, 0, 1], atol=1e-9)
+    np.testing.assert_allclose(result["weights"], [-2, 0, 1], atol=1e-3)
+    np.testing.assert_allclose(result["margins"], [1, 1], atol=1e-3)
+    assert "heading for the least-squares weights: [-2.  0.  1.]" in printed
+    assert "distance from their line to the nearest +1 point: 1.0000, to the nearest -1 point: 1.0000" in printed
+
+
 def test_linear_network_reports_divergence(run_lab_main, capsys):
     result = run_lab_main(LAB_04, "--learning-rate", "0.5")
     assert not np.isfinite(result["loss"])

@@ -47,3 +47,25 @@ def test_quadratic_regression_fits_the_curve(run_lab_main, seed):
 
 def test_quadratic_regression_with_tanh(run_lab_main):
     assert run_lab_main(LAB_08, "--activation", "tanh")["mse"] < 0.01
+
+
+def test_quadratic_regression_noise_flag_sets_the_data_and_the_floor(run_lab_main, capsys):
+    # --noise-stddev mirrors NOISE_STDDEV, so exercise 4.3 needs no edit of the lab.
+    lab = load_lab(LAB_08)
+    tf.random.set_seed(5)
+    x, t = lab.make_data(0.1)
+    assert x.shape == t.shape == (lab.NUM_POINTS, 1)
+    assert float(tf.math.reduce_std(t - (tf.square(x) - 0.5))) == pytest.approx(0.1, rel=0.15)
+    result = run_lab_main(LAB_08, "--noise-stddev", "0.1", "--smoke")
+    assert "(noise floor 0.0100)" in capsys.readouterr().out
+    assert result["steps"] == lab.SMOKE_STEPS
+
+
+@pytest.mark.parametrize("value", ["0", "-0.1", "loud"])
+def test_quadratic_regression_rejects_a_noise_that_is_not_above_0(value, capsys):
+    lab = load_lab(LAB_08)
+    from common import cli
+    with pytest.raises(SystemExit) as stopped:
+        cli.parse_args(lab.__doc__, ["--noise-stddev", value], lab.add_arguments, lab.__file__)
+    assert stopped.value.code == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1

@@ -9,21 +9,23 @@ You will learn:
 - how to write TensorBoard scalars yourself with tf.summary
 
 The network: 784 inputs, 30 sigmoid hidden units, 10 sigmoid outputs,
-weights and biases drawn from a standard normal distribution, loss
-E = 1/2 * sum of (y - t)^2 over the batch and the outputs, learning rate
-0.01, 10 epochs. Every step is written out in
+weights and biases drawn from a standard normal distribution, cost
+J = 1/2 * sum of (t - y)^2 over the batch and the outputs (targets t,
+outputs y), learning rate 0.01, 10 epochs. Every step is written out in
 TensorFlow ops (no optimizer, no GradientTape): it is exactly -lr times the
-gradient of E, which a test checks against tf.GradientTape.
+gradient of J, which a test checks against tf.GradientTape.
 
 Run:      python labs/fashion_mnist/_03_backprop_by_hand.py
 Expected: one line per epoch with train and test accuracy, climbing to a
           test accuracy of about 59% in 10 epochs: weights drawn from a standard normal
-          distribution make the sums of 784 inputs so large that most sigmoids
-          sit flat at 0 or 1, where their derivative, and so every step, is tiny;
-          accuracy.png with both curves.
+          distribution make the sums of 784 inputs so large that most hidden
+          sigmoids sit flat at 0 or 1, where their derivative, and so the step
+          of every weight leading into them, is tiny; accuracy.png with both
+          curves.
 Try:      --init xavier --learning-rate 0.003: weights scaled to the layer sizes
-          (Glorot/Xavier) keep the sigmoids responsive, and test accuracy
-          reaches 83% (chapter 5, exercise 5.6).
+          (Glorot/Xavier), which keep the sigmoids responsive, and a smaller
+          learning rate: test accuracy reaches 83% (chapter 5, exercise 5.6,
+          asks what each of the two changes does).
 """
 from common import cli, data, plotting  # Before TensorFlow: it starts TensorFlow quietly.
 import matplotlib.pyplot as plt  # After common.plotting, which picks the backend.
@@ -80,15 +82,15 @@ def forward(X, params):
 
 
 def loss(T, Y):
-    """E = 1/2 * sum over the batch and the ten outputs of (Y - T)^2."""
+    """The cost J = 1/2 * sum over the batch and the ten outputs of (T - Y)^2."""
     return tf.reduce_sum(tf.square(Y - T)) / 2
 
 
 def weight_steps(X, T, params, learning_rate) -> dict:
-    """The step for every parameter: lab _07's formulas, summed over the batch like E.
+    """The step for every parameter: lab _07's formulas, summed over the batch like J.
 
-    Summing, not averaging, matches the loss E above, so each step is exactly
-    -learning_rate times the gradient of E.
+    Summing, not averaging, matches the cost J above, so each step is exactly
+    -learning_rate times the gradient of J.
     """
     L1, Y = forward(X, params)
     delta_2 = (T - Y) * Y * (1 - Y)                                       # (batch, 10), formula (3.4)

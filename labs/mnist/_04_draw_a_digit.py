@@ -6,9 +6,11 @@ You will learn:
   20x20 pixels, then placed in 28x28 with its centre of mass at the centre),
   and a thin stroke in the corner of a large white canvas looks nothing like
   that until it goes through the same recipe
-- the recipe itself, step by step, in draw_a_digit/recipe.py beside this lab
-  (grey levels, ink found against the paper, cropped, scaled, centred),
-  against the short recipe of many tutorials (grey, resize, invert)
+- the recipe itself, step by step, in draw_a_digit/recipe.py beside this lab:
+  MNIST's own steps (cropped, scaled into 20x20, centred by its centre of
+  mass) and the ones this project adds so that any picture fits them (grey
+  levels, ink found against the paper, strokes as wide as MNIST's, values in
+  [0, 1]), against the short recipe of many tutorials (grey, resize, invert)
 - how to load a saved Keras model and predict with it
 - softmax probabilities: how sure the network is, and what its next guesses are
 - with --web, how a model is served: a local web page to draw on, and a small

@@ -5,14 +5,18 @@ fit 20x20 pixels keeping its aspect ratio (with anti-aliasing, hence the grey
 edges), then placed in a 28x28 frame so that its centre of mass sits at the
 centre. A digit drawn any other way (a thin stroke in the corner of a large
 white canvas, say) looks nothing like the training data until it goes
-through the same recipe, which ``to_mnist`` applies:
+through the same recipe. ``to_mnist`` prepares a picture in seven steps;
+3, 5 and 6 are MNIST's published recipe, and 1, 2, 4 and 7 are this
+project's, to turn any picture into what that recipe starts from (ink as
+high values on a background of 0) and what the models were trained on:
 
 1. grey levels, with transparency flattened onto a contrasting background
 2. the background found from the border and turned black, the ink white
 3. cropped to the strokes' bounding box
-4. the longer side scaled to 20 pixels, the other in proportion
-5. pasted into 28x28 with the centre of mass at the centre
-6. values in [0, 1], as the models were trained (``data.scaled``)
+4. strokes much thinner or bolder than MNIST's widened or narrowed
+5. the longer side scaled to 20 pixels, the other in proportion
+6. pasted into 28x28 with the centre of mass at the centre
+7. values in [0, 1], as the models were trained (``data.scaled``)
 
 ``naive_to_mnist`` is the short recipe many tutorials use (grey, resize to
 28x28, invert, stretch to [0, 1]); it is here so the two can be compared.
