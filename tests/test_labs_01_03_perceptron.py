@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from labtools import load_lab, run_script
+from labtools import load_lab, run_in_process, run_script
 
 LAB_01 = "labs/_01_perceptron_learn_rule.py"
 LAB_02 = "labs/_02_perceptron_learn_rule_matrix.py"
@@ -51,8 +51,8 @@ def test_lab_01_learns_the_target_of_the_flag(run_lab_main):
 
 
 def test_lab_01_refuses_a_target_the_sign_cannot_give(tmp_path):
-    result = run_script(LAB_01, "--target", "0.5", "--out", str(tmp_path), cwd=tmp_path)
-    assert result.returncode == 2
+    result = run_in_process(LAB_01, tmp_path, "--target", "0.5")
+    assert result.returncode == 2 and result.stdout == ""
     assert "--target" in result.stderr and "invalid choice" in result.stderr
 
 
