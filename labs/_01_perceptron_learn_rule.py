@@ -3,8 +3,8 @@
 You will learn:
 - how a perceptron computes its output, y = sign(w0*x0 + w1*x1 + w2*x2), with
   the bias written as the weight w0 of an input x0 that is always 1
-- how the learning rule dw_i = lr * (t - y) * x_i moves the weights until the
-  output equals the target
+- how the learning rule dw_i = lr * (t - y) * x_i (lr: the learning rate,
+  eta in the book) moves the weights until the output equals the target
 
 A worked example: inputs x0 = 1, x1 = 0, x2 = -1,
 starting weights w0 = -5, w1 = 0, w2 = 0, learning rate 1, target t = 1

@@ -3,7 +3,8 @@
 You will learn:
 - to write the perceptron's output for a row of inputs X and a column of
   weights W as one matrix product, Y = sign(X W)
-- the learning rule in matrix form, dW = lr * X^T (T - Y), which updates
+- the learning rule in matrix form, dW = lr * X^T (T - Y) (X^T is X
+  transposed: its rows turned into columns), which updates
   every weight at once and is what lab _03 uses for many samples
 
 Same numbers as lab _01: X = [1, 0, -1], W = [-5, 0, 0]^T, lr = 1, T = 1.

@@ -1,7 +1,9 @@
 """Backpropagation by hand: a 2-10-1 sigmoid network learns XOR.
 
 You will learn:
-- the forward pass of a network with one hidden layer, in matrix form
+- the forward pass (computing the outputs from the inputs) of a network with
+  one hidden layer, in matrix form; 2-10-1 gives the layer sizes: 2 inputs,
+  10 hidden neurons, 1 output
 - backpropagation written out: the output layer's delta, the hidden layer's
   delta passed back through the weights, and the weight and bias steps that
   follow from them (chapter 3's formulas (3.2)-(3.7))

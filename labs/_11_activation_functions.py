@@ -13,7 +13,7 @@ You will learn:
 
 Run:      python labs/_11_activation_functions.py
 Expected: the derivative maxima, the softmax values, a table of gradient
-          norms per layer for the three deep networks, activation_functions.png
+          norms (sizes) per layer for the three deep networks, activation_functions.png
           and gradient_flow.png.
 Try:      --depth 30: the sigmoid network's first layers get almost nothing.
 """

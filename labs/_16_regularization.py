@@ -12,7 +12,8 @@ You will learn:
 
 Part 1 is a small dropout example worked in numbers: three samples of four
 features, hidden weights 4x3 and output weights 3x2, ReLU hidden layer, zero
-biases. Part 2 trains a 784-256-256-10 network on 1,000 MNIST training
+biases; the logits it prints are the output layer's weighted sums, before
+any softmax. Part 2 trains a 784-256-256-10 network on 1,000 MNIST training
 images, with 2,000 others held out for validation (never trained on, only
 used to measure the error on images the network has not learned), in
 float64 so that the table is the same on any processor (in float32 its last
