@@ -106,6 +106,7 @@ def test_dropout_logits_match_a_hand_calculation():
     np.testing.assert_allclose(dropped[0], [2 * (5.5 * 0.1 + 4.7 * 0.7), 2 * (5.5 * 0.6 + 4.7 * 0.9)], rtol=1e-6)
 
 
+@pytest.mark.training_run     # The lab's whole default run, about a minute: with the book's check of its output.
 @same_worker(REGULARIZATION)
 def test_regularization_narrows_the_gap(lab_run):
     result = lab_run(REGULARIZATION).result
